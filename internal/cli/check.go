@@ -1,0 +1,65 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+)
+
+type checkFlags struct {
+	config string
+	probe  bool
+}
+
+func newCheck(std IO) *cobra.Command {
+	var f checkFlags
+	cmd := &cobra.Command{
+		Use:   "check --config FILE",
+		Short: "Validate a configuration: build everything except the listeners, report every error",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(f.config)
+			if err != nil {
+				return err
+			}
+			st, err := gateway.Build(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if f.probe {
+				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+				defer cancel()
+				st.ProbeAll(ctx, slog.New(slog.DiscardHandler))
+				ready, res := st.Ready()
+				names := make([]string, 0, len(res))
+				for n := range res {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				for _, n := range names {
+					status := "ok"
+					if !res[n].OK {
+						status = "FAILED: " + res[n].Error
+					}
+					fmt.Fprintf(std.Stdout, "origin %s: %s\n", n, status)
+				}
+				if !ready {
+					return &exitError{code: 1, msg: "some origins did not answer the probe"}
+				}
+			}
+			fmt.Fprintf(std.Stdout, "%s: OK (%d routes, %d origins)\n", f.config, len(cfg.Routes), len(cfg.Origins))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&f.config, "config", "c", "gatehouse.yaml", "configuration file")
+	cmd.Flags().BoolVar(&f.probe, "probe", false, "also contact every origin (bucket exists, credentials work)")
+	return cmd
+}

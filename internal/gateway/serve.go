@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/gatehouse-dev/gatehouse/internal/httpx"
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+)
+
+// serveGet fetches key and streams it. Preconditions and Range go to the origin in the
+// same call; If-Range is honoured by asking for the range only if the validator still
+// matches, and for the whole object otherwise.
+func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string) error {
+	opt := origin.GetOptions{Cond: origin.ConditionsFrom(r.Header)}
+	opt.Range = origin.ParseRange(r.Header.Get("Range"))
+	ifRange := false
+	if opt.Range != nil {
+		if v := r.Header.Get("If-Range"); v != "" {
+			full := opt
+			full.Range = nil
+			switch {
+			case strings.HasPrefix(v, "W/"):
+				opt = full // a weak validator never satisfies If-Range
+			case strings.HasPrefix(v, `"`) && opt.Cond.IfMatch == "":
+				opt.Cond.IfMatch, ifRange = v, true
+			case opt.Cond.IfMatch == "" && opt.Cond.IfUnmodifiedSince.IsZero():
+				if t, err := http.ParseTime(v); err == nil {
+					opt.Cond.IfUnmodifiedSince, ifRange = t, true
+				} else {
+					opt = full
+				}
+			}
+			if ifRange {
+				obj, err := o.Get(ctx, key, opt)
+				if errors.Is(err, origin.ErrPreconditionFailed) {
+					obj, err = o.Get(ctx, key, full) // changed since: send it all
+				}
+				return respond(w, r, obj, err)
+			}
+		}
+	}
+	obj, err := o.Get(ctx, key, opt)
+	return respond(w, r, obj, err)
+}
+
+// serveHead answers HEAD from the origin's metadata; Range is ignored (allowed by RFC
+// 9110), so HEAD never opens a body.
+func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string) error {
+	info, err := o.Head(ctx, key, origin.ConditionsFrom(r.Header))
+	if err != nil {
+		return respond(w, r, nil, err)
+	}
+	setObjectHeaders(w.Header(), info)
+	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error) error {
+	var nm *origin.NotModifiedError
+	var re *origin.RangeError
+	switch {
+	case errors.As(err, &nm):
+		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires})
+		w.WriteHeader(http.StatusNotModified)
+		return nil
+	case errors.As(err, &re):
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", re.Size))
+		httpx.WriteStatus(w, http.StatusRequestedRangeNotSatisfiable)
+		return nil
+	case err != nil:
+		return err
+	}
+	defer obj.Body.Close()
+	h := w.Header()
+	setObjectHeaders(h, obj.Info)
+	n := obj.Length()
+	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	status := http.StatusOK
+	if obj.Range != nil {
+		h.Set("Content-Range", obj.Range.ContentRange(obj.Size))
+		status = http.StatusPartialContent
+	}
+	w.WriteHeader(status)
+	if r.Method == http.MethodHead {
+		return nil
+	}
+	copied, err := copyBody(w, obj.Body, n)
+	if err == nil && copied != n {
+		err = fmt.Errorf("origin body ended after %d of %d bytes", copied, n)
+	}
+	if err != nil {
+		return fmt.Errorf("streaming body: %w", err)
+	}
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
+
+// copyBody copies exactly n bytes at most, with a pooled buffer so memory per request stays
+// constant whatever the object size.
+func copyBody(w io.Writer, body io.Reader, n int64) (int64, error) {
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	copied, err := io.CopyBuffer(w, io.LimitReader(body, n), *bp)
+	if err == nil && copied == n {
+		// Make sure the origin did not have more to say than it announced.
+		var one [1]byte
+		if m, _ := body.Read(one[:]); m > 0 {
+			err = errors.New("origin body longer than announced")
+		}
+	}
+	return copied, err
+}
+
+// setObjectHeaders writes the object's metadata headers.
+func setObjectHeaders(h http.Header, info origin.Info) {
+	set := func(k, v string) {
+		if v != "" {
+			h.Set(k, v)
+		}
+	}
+	set("Content-Type", info.ContentType)
+	set("ETag", info.ETag)
+	if !info.LastModified.IsZero() {
+		h.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
+	}
+	set("Cache-Control", info.CacheControl)
+	set("Content-Disposition", info.ContentDisposition)
+	set("Content-Encoding", info.ContentEncoding)
+	set("Content-Language", info.ContentLanguage)
+	set("Expires", info.Expires)
+	h.Set("Accept-Ranges", "bytes")
+	h.Set("X-Content-Type-Options", "nosniff")
+}

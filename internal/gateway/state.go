@@ -1,0 +1,184 @@
+// Package gateway is gatehouse's request path. Build compiles a validated configuration
+// into an immutable State (routes, origins, policies); Handler serves requests against
+// the current State and swaps in a new one atomically on reload, keeping the old one when
+// building the new one fails.
+//
+// A request goes: clean and check the path, match a route (first match in file order),
+// decide with the route's policy, check the method, map the path to a key, fetch from
+// the origin, stream the body.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/httpx"
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+	"github.com/gatehouse-dev/gatehouse/internal/origin/dirorigin"
+	"github.com/gatehouse-dev/gatehouse/internal/origin/s3origin"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/route"
+)
+
+// State is everything a request needs, built once per configuration and never mutated
+// afterwards (readiness results aside, which are guarded).
+type State struct {
+	Config  *config.Config
+	routes  route.Table[*Route]
+	origins map[string]origin.Origin
+	proxies *httpx.Proxies
+
+	mu     sync.Mutex
+	probes map[string]ProbeResult
+}
+
+// Route is a compiled route.
+type Route struct {
+	Name       string
+	Pattern    string
+	OriginName string
+	Origin     origin.Origin
+	Keys       route.KeyMap
+	Methods    []string
+	Policy     *policy.Policy
+}
+
+// ProbeResult is the last readiness probe of one origin.
+type ProbeResult struct {
+	OK      bool      `json:"ok"`
+	Ever    bool      `json:"ever_ok"`
+	Error   string    `json:"error,omitempty"`
+	Checked time.Time `json:"checked"`
+}
+
+// Build turns a validated configuration into a State. Everything that can fail before
+// serving fails here: folders that do not exist, AWS configuration that does not load.
+// On error, whatever was opened is closed again.
+func Build(ctx context.Context, cfg *config.Config) (_ *State, err error) {
+	st := &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{}}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
+	var errs config.Errors
+	names := make([]string, 0, len(cfg.Origins))
+	for name := range cfg.Origins {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		o, err := buildOrigin(ctx, cfg.Origins[name])
+		if err != nil {
+			errs = append(errs, cfg.Errorf("origins."+name, "%v", err))
+			continue
+		}
+		st.origins[name] = o
+	}
+	var trusted []netip.Prefix
+	for _, p := range cfg.Server.TrustedProxies {
+		pf, _ := config.ParsePrefix(p) // validated
+		trusted = append(trusted, pf)
+	}
+	st.proxies = httpx.NewProxies(trusted, cfg.Server.ClientIPHeader)
+	for i, rc := range cfg.Routes {
+		pol := &policy.Policy{Public: rc.Public}
+		if rc.Auth != nil && rc.Auth.Mode == "all" {
+			pol.Mode = policy.All
+		}
+		rt := &Route{
+			Name: rc.Name, Pattern: rc.Path, OriginName: rc.Origin, Origin: st.origins[rc.Origin],
+			Keys:    route.KeyMap{StripPrefix: rc.StripPrefix, AddPrefix: rc.AddPrefix, Index: rc.Index},
+			Methods: slices.Clone(rc.Methods), Policy: pol,
+		}
+		if err := st.routes.Add(rc.Path, rt); err != nil {
+			errs = append(errs, cfg.Errorf(fmt.Sprintf("routes[%d].path", i), "%v", err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return st, nil
+}
+
+func buildOrigin(ctx context.Context, oc *config.Origin) (origin.Origin, error) {
+	switch {
+	case oc.Dir != nil:
+		return dirorigin.Open(oc.Dir.Root)
+	case oc.S3 != nil:
+		return s3origin.New(ctx, oc.S3, oc.Timeout)
+	}
+	return nil, errors.New("no origin type set")
+}
+
+// Close releases origins that hold resources (open folders).
+func (s *State) Close() error {
+	var errs []error
+	for _, o := range s.origins {
+		if c, ok := o.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Match returns the route for a cleaned path.
+func (s *State) Match(path string) (*Route, bool) { return s.routes.Match(path) }
+
+// ProbeAll probes every origin concurrently and records the results.
+func (s *State) ProbeAll(ctx context.Context, log *slog.Logger) {
+	var wg sync.WaitGroup
+	for name, o := range s.origins {
+		wg.Go(func() {
+			err := o.Probe(ctx)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			prev := s.probes[name]
+			res := ProbeResult{OK: err == nil, Ever: prev.Ever || err == nil, Checked: time.Now()}
+			if err != nil {
+				res.Error = publicProbeError(err)
+				log.Warn("origin probe failed", "origin", name, "error", err)
+			} else if !prev.OK {
+				log.Info("origin ready", "origin", name)
+			}
+			s.probes[name] = res
+		})
+	}
+	wg.Wait()
+}
+
+// Ready reports whether every origin has answered a probe at least once, and the last
+// result of each.
+func (s *State) Ready() (bool, map[string]ProbeResult) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]ProbeResult, len(s.origins))
+	ready := true
+	for name := range s.origins {
+		r := s.probes[name]
+		out[name] = r
+		ready = ready && r.Ever
+	}
+	return ready, out
+}
+
+// publicProbeError keeps readiness output free of endpoints and SDK detail; the full
+// error is logged by the caller.
+func publicProbeError(err error) string {
+	switch {
+	case errors.Is(err, origin.ErrTimeout):
+		return "timed out"
+	case errors.Is(err, origin.ErrNotFound):
+		return "bucket or folder not found, or access denied"
+	}
+	return "unavailable"
+}

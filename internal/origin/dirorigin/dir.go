@@ -1,0 +1,131 @@
+// Package dirorigin serves objects from a local folder. The folder is opened as an
+// os.Root, so no key can reach outside it: not through "..", not through absolute paths,
+// not through symbolic links that point out of the folder. Folders themselves are never
+// served or listed.
+package dirorigin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+)
+
+// Dir is an origin backed by a local folder.
+type Dir struct {
+	root *os.Root
+}
+
+var _ origin.Origin = (*Dir)(nil)
+
+// Open opens the folder at dir. It fails if dir does not exist or is not a folder.
+func Open(dir string) (*Dir, error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open folder: %w", err)
+	}
+	return &Dir{root: r}, nil
+}
+
+// Close releases the folder.
+func (d *Dir) Close() error { return d.root.Close() }
+
+// Probe checks that the folder is still there and readable.
+func (d *Dir) Probe(context.Context) error {
+	if _, err := d.root.Stat("."); err != nil {
+		return origin.Unavailable(err)
+	}
+	return nil
+}
+
+// Head describes the file at key.
+func (d *Dir) Head(_ context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+	f, info, err := d.open(key)
+	if err != nil {
+		return origin.Info{}, err
+	}
+	f.Close()
+	return info, cond.Evaluate(info)
+}
+
+// Get opens the file at key, or the range of it opt asks for.
+func (d *Dir) Get(_ context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
+	f, info, err := d.open(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := opt.Cond.Evaluate(info); err != nil {
+		f.Close()
+		return nil, err
+	}
+	obj := &origin.Object{Info: info, Body: f}
+	if opt.Range != nil {
+		r, ok := opt.Range.Resolve(info.Size)
+		if !ok {
+			f.Close()
+			return nil, &origin.RangeError{Size: info.Size}
+		}
+		obj.Range = &r
+		obj.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.NewSectionReader(f, r.Start, r.Length()), f}
+	}
+	return obj, nil
+}
+
+func (d *Dir) open(key string) (*os.File, origin.Info, error) {
+	if key == "" || !fs.ValidPath(key) {
+		return nil, origin.Info{}, origin.NotFound("invalid key")
+	}
+	f, err := d.root.Open(key)
+	if err != nil {
+		return nil, origin.Info{}, mapErr(err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, origin.Info{}, mapErr(err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, origin.Info{}, origin.NotFound("not a regular file")
+	}
+	mt := st.ModTime()
+	ct := mime.TypeByExtension(path.Ext(key))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	return f, origin.Info{
+		Size:         st.Size(),
+		ETag:         `"` + strconv.FormatInt(mt.UnixNano(), 16) + "-" + strconv.FormatInt(st.Size(), 16) + `"`,
+		LastModified: mt,
+		ContentType:  ct,
+	}, nil
+}
+
+// mapErr turns file-system errors into origin errors. Whatever a client's choice of key
+// can cause (missing file, escape refused by os.Root, a file used as a folder, a symlink
+// loop, a name too long) is "not found": the client must not learn which it was. Anything
+// else (I/O errors, too many open files) is an outage.
+func mapErr(err error) error {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission), errors.Is(err, fs.ErrInvalid):
+		return origin.NotFound(err.Error())
+	case errors.As(err, &errno) && (errno == syscall.ENOTDIR || errno == syscall.ELOOP || errno == syscall.ENAMETOOLONG):
+		return origin.NotFound(err.Error())
+	case strings.Contains(err.Error(), "path escapes from parent"):
+		return origin.NotFound(err.Error())
+	}
+	return origin.Unavailable(err)
+}

@@ -1,0 +1,255 @@
+// Package s3origin serves objects from an S3 bucket on AWS or any S3-compatible service
+// (MinIO, R2, Ceph) through aws-sdk-go-v2. Range and preconditions are passed to S3, so
+// one request costs one S3 call; bodies are streamed, never buffered.
+package s3origin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+)
+
+// Bucket is an origin backed by one S3 bucket.
+type Bucket struct {
+	client  *s3.Client
+	bucket  string
+	timeout time.Duration
+}
+
+var _ origin.Origin = (*Bucket)(nil)
+
+// New builds the S3 client. Credentials come from explicit keys when given, else from
+// the SDK's default chain (environment, shared profile, web identity, instance role); they
+// are resolved lazily, on the first request or probe. timeout bounds the wait for
+// response headers (retries included) and any single stall while reading a body.
+func New(ctx context.Context, c *config.S3Origin, timeout time.Duration) (*Bucket, error) {
+	httpClient := awshttp.NewBuildableClient().
+		WithDialerOptions(func(d *net.Dialer) { d.Timeout = min(timeout, 10*time.Second) }).
+		WithTransportOptions(func(t *http.Transport) {
+			t.ResponseHeaderTimeout = timeout
+			t.MaxIdleConns = 512
+			t.MaxIdleConnsPerHost = 256
+			t.IdleConnTimeout = 90 * time.Second
+		}).
+		WithReadTimeout(timeout)
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithHTTPClient(httpClient),
+		awsconfig.WithRetryMaxAttempts(c.MaxAttempts),
+	}
+	if c.Region != "" {
+		opts = append(opts, awsconfig.WithRegion(c.Region))
+	}
+	if c.Profile != "" {
+		opts = append(opts, awsconfig.WithSharedConfigProfile(c.Profile))
+	}
+	if c.AccessKeyID != "" {
+		opts = append(opts, awsconfig.WithCredentialsProvider(
+			credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	if awsCfg.Region == "" {
+		if c.Endpoint == "" {
+			return nil, errors.New("no region: set region (or AWS_REGION) for AWS S3")
+		}
+		awsCfg.Region = config.DefaultS3Region // S3-compatible services rarely care
+	}
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if c.Endpoint != "" {
+			o.BaseEndpoint = aws.String(c.Endpoint)
+		}
+		o.UsePathStyle = c.PathStyle
+	})
+	return &Bucket{client: client, bucket: c.Bucket, timeout: timeout}, nil
+}
+
+// Probe checks that the bucket exists and the credentials may use it.
+func (b *Bucket) Probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	_, err := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.bucket})
+	if err != nil {
+		return b.mapErr(ctx, err)
+	}
+	return nil
+}
+
+// Head describes the object at key.
+func (b *Bucket) Head(ctx context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+	ctx, cancel := context.WithTimeout(ctx, b.timeout)
+	defer cancel()
+	in := &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key}
+	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
+	out, err := b.client.HeadObject(ctx, in)
+	if err != nil {
+		return origin.Info{}, b.mapErr(ctx, err)
+	}
+	return origin.Info{
+		Size: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag), LastModified: aws.ToTime(out.LastModified),
+		ContentType: aws.ToString(out.ContentType), CacheControl: aws.ToString(out.CacheControl),
+		ContentDisposition: aws.ToString(out.ContentDisposition), ContentEncoding: aws.ToString(out.ContentEncoding),
+		ContentLanguage: aws.ToString(out.ContentLanguage), Expires: aws.ToString(out.ExpiresString),
+	}, nil
+}
+
+// Get fetches the object (or range). The header phase, retries included, is bounded by
+// the origin timeout; the body then streams for as long as it keeps moving.
+func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	timer := time.AfterFunc(b.timeout, cancel)
+	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key}
+	if opt.Range != nil {
+		in.Range = aws.String(opt.Range.Header())
+	}
+	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, opt.Cond)
+	out, err := b.client.GetObject(ctx, in)
+	if !timer.Stop() {
+		if err == nil {
+			out.Body.Close()
+		}
+		cancel()
+		return nil, origin.Timeout(fmt.Errorf("no response headers within %s", b.timeout))
+	}
+	if err != nil {
+		defer cancel()
+		err = b.mapErr(ctx, err)
+		if errors.Is(err, origin.ErrRangeNotSatisfiable) {
+			// S3's 416 does not say how big the object is; Content-Range needs it.
+			info, herr := b.Head(ctx, key, origin.Conditions{})
+			if herr != nil {
+				return nil, herr
+			}
+			return nil, &origin.RangeError{Size: info.Size}
+		}
+		return nil, err
+	}
+	obj := &origin.Object{
+		Info: origin.Info{
+			Size: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag), LastModified: aws.ToTime(out.LastModified),
+			ContentType: aws.ToString(out.ContentType), CacheControl: aws.ToString(out.CacheControl),
+			ContentDisposition: aws.ToString(out.ContentDisposition), ContentEncoding: aws.ToString(out.ContentEncoding),
+			ContentLanguage: aws.ToString(out.ContentLanguage), Expires: aws.ToString(out.ExpiresString),
+		},
+		Body: &cancelBody{ReadCloser: out.Body, cancel: cancel},
+	}
+	if cr := aws.ToString(out.ContentRange); cr != "" {
+		r, size, ok := parseContentRange(cr)
+		if !ok || r.Length() != obj.Size {
+			obj.Body.Close()
+			return nil, origin.Unavailable(fmt.Errorf("origin sent Content-Range %q with length %d", cr, obj.Size))
+		}
+		obj.Range, obj.Size = &r, size
+	}
+	return obj, nil
+}
+
+// setConditions copies preconditions to an S3 input's fields.
+func setConditions(ifMatch, ifNoneMatch **string, ims, ius **time.Time, c origin.Conditions) {
+	if c.IfMatch != "" {
+		*ifMatch = aws.String(c.IfMatch)
+	}
+	if c.IfNoneMatch != "" {
+		*ifNoneMatch = aws.String(c.IfNoneMatch)
+	}
+	if !c.IfModifiedSince.IsZero() {
+		*ims = aws.Time(c.IfModifiedSince)
+	}
+	if !c.IfUnmodifiedSince.IsZero() {
+		*ius = aws.Time(c.IfUnmodifiedSince)
+	}
+}
+
+// cancelBody releases the request's context when the body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelBody) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+// parseContentRange reads "bytes START-END/SIZE".
+func parseContentRange(s string) (origin.Range, int64, bool) {
+	rest, ok := strings.CutPrefix(s, "bytes ")
+	if !ok {
+		return origin.Range{}, 0, false
+	}
+	span, total, ok := strings.Cut(rest, "/")
+	if !ok {
+		return origin.Range{}, 0, false
+	}
+	first, last, ok := strings.Cut(span, "-")
+	if !ok {
+		return origin.Range{}, 0, false
+	}
+	a, err1 := strconv.ParseInt(first, 10, 64)
+	z, err2 := strconv.ParseInt(last, 10, 64)
+	n, err3 := strconv.ParseInt(total, 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || a < 0 || z < a || z >= n {
+		return origin.Range{}, 0, false
+	}
+	return origin.Range{Start: a, End: z}, n, true
+}
+
+// mapErr sorts SDK errors into origin errors. The messages keep the SDK's detail for the
+// log; the gateway never shows them to clients.
+func (b *Bucket) mapErr(ctx context.Context, err error) error {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		switch re.HTTPStatusCode() {
+		case http.StatusNotModified:
+			h := re.Response.Header
+			info := origin.Info{ETag: h.Get("ETag"), CacheControl: h.Get("Cache-Control"), Expires: h.Get("Expires")}
+			info.LastModified, _ = http.ParseTime(h.Get("Last-Modified"))
+			return &origin.NotModifiedError{Info: info}
+		case http.StatusPreconditionFailed:
+			return origin.ErrPreconditionFailed
+		case http.StatusRequestedRangeNotSatisfiable:
+			return &origin.RangeError{}
+		case http.StatusNotFound:
+			return origin.NotFound(err.Error())
+		}
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey", "NotFound":
+			return origin.NotFound(err.Error())
+		case "AccessDenied":
+			// Without s3:ListBucket, S3 answers 403 for keys that do not exist.
+			return origin.NotFound("access denied by the bucket (a missing key without s3:ListBucket, or credentials without s3:GetObject): " + err.Error())
+		}
+	}
+	var ne net.Error
+	switch {
+	case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return origin.Timeout(err)
+	case errors.As(err, &ne) && ne.Timeout():
+		return origin.Timeout(err)
+	case errors.Is(err, context.Canceled):
+		return err // the client went away
+	}
+	return origin.Unavailable(err)
+}

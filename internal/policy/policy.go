@@ -1,0 +1,166 @@
+// Package policy turns a route's authenticators into one decision. Authenticators only
+// inspect a request and say who sent it (or why they cannot); this package alone decides
+// allow or deny and which status a denial gets, so no authenticator ever writes to the
+// response. Every decision carries a reason for the access log.
+//
+// Evaluation is in list order. With mode "any", the first authenticator that establishes
+// an identity allows the request and the rest are not run. With mode "all", every
+// authenticator must establish an identity; the first that does not decides the denial.
+// A denial's status is: 401 when credentials are missing or invalid, 403 when they are
+// valid but not allowed, 503 when an authenticator could not decide (an outage). A
+// route whose policy lists no authenticators denies everything with 403.
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/netip"
+)
+
+// Identity is who a request comes from, normalised across authenticators.
+type Identity struct {
+	Subject string
+	Email   string
+	Groups  []string
+	Source  string // the authenticator that established it, e.g. "basic"
+}
+
+// Request is what authenticators see.
+type Request struct {
+	HTTP   *http.Request
+	Client netip.Addr // zero when unknown
+	Scheme string     // http or https, as the client used it
+}
+
+// Authenticator errors. Anything else an Authenticator returns is an outage.
+var (
+	// ErrNoCredentials: nothing this authenticator understands was sent.
+	ErrNoCredentials = errors.New("no credentials")
+	// ErrBadCredentials: credentials were sent but are invalid (wrap it with detail).
+	ErrBadCredentials = errors.New("bad credentials")
+	// ErrForbidden: the sender is known (or the address seen) but not allowed.
+	ErrForbidden = errors.New("not allowed")
+)
+
+// Authenticator establishes an identity from a request, or says why it cannot.
+type Authenticator interface {
+	// Name identifies the authenticator in reasons and logs.
+	Name() string
+	// Authenticate returns an identity, or an error wrapping ErrNoCredentials,
+	// ErrBadCredentials or ErrForbidden; any other error is an outage and denies.
+	Authenticate(ctx context.Context, r *Request) (*Identity, error)
+}
+
+// Challenger is implemented by authenticators that add a WWW-Authenticate challenge to
+// 401 responses.
+type Challenger interface {
+	Challenge(err error) string
+}
+
+// Mode says how authenticators combine.
+type Mode int
+
+const (
+	// Any allows on the first identity.
+	Any Mode = iota
+	// All requires every authenticator to establish an identity.
+	All
+)
+
+// Policy is a route's compiled authorization policy.
+type Policy struct {
+	Public         bool
+	Mode           Mode
+	Authenticators []Authenticator
+}
+
+// Decision is the outcome for one request.
+type Decision struct {
+	Allow    bool
+	Status   int    // for denials: 401, 403 or 503
+	Reason   string // for the log only
+	Identity *Identity
+	// Challenges are WWW-Authenticate values for a 401.
+	Challenges []string
+}
+
+// Decide evaluates the policy. It never allows on an error.
+func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
+	if p.Public {
+		return Decision{Allow: true, Reason: "public route"}
+	}
+	if len(p.Authenticators) == 0 {
+		return Decision{Status: http.StatusForbidden, Reason: "route denies all requests (no authenticators)"}
+	}
+	var worst *Decision
+	var challenges []string
+	var id *Identity
+	for _, a := range p.Authenticators {
+		got, err := a.Authenticate(ctx, r)
+		if err == nil && got == nil {
+			err = fmt.Errorf("%s returned no identity and no error", a.Name())
+		}
+		if err == nil {
+			if p.Mode == Any {
+				return Decision{Allow: true, Reason: a.Name() + ": " + describe(got), Identity: got}
+			}
+			if id == nil {
+				id = got
+			}
+			continue
+		}
+		d := denial(a, err)
+		if c, ok := a.(Challenger); ok && d.Status == http.StatusUnauthorized {
+			if v := c.Challenge(err); v != "" {
+				challenges = append(challenges, v)
+			}
+		}
+		if p.Mode == All {
+			d.Challenges = challenges
+			return d
+		}
+		if worst == nil || rank(d.Status) > rank(worst.Status) {
+			worst = &d
+		}
+	}
+	if p.Mode == All {
+		return Decision{Allow: true, Reason: fmt.Sprintf("all %d authenticators passed: %s", len(p.Authenticators), describe(id)), Identity: id}
+	}
+	worst.Challenges = challenges
+	return *worst
+}
+
+func denial(a Authenticator, err error) Decision {
+	reason := a.Name() + ": " + err.Error()
+	switch {
+	case errors.Is(err, ErrNoCredentials), errors.Is(err, ErrBadCredentials):
+		return Decision{Status: http.StatusUnauthorized, Reason: reason}
+	case errors.Is(err, ErrForbidden):
+		return Decision{Status: http.StatusForbidden, Reason: reason}
+	}
+	return Decision{Status: http.StatusServiceUnavailable, Reason: reason + " (outage: denied)"}
+}
+
+// rank orders denials for mode any: an outage outranks "not allowed", which outranks
+// "who are you?", so the response tells the client the most useful true thing.
+func rank(status int) int {
+	switch status {
+	case http.StatusServiceUnavailable:
+		return 3
+	case http.StatusForbidden:
+		return 2
+	}
+	return 1
+}
+
+func describe(id *Identity) string {
+	if id == nil {
+		return "anonymous"
+	}
+	if id.Subject != "" {
+		return "subject " + id.Subject
+	}
+	return "identity from " + id.Source
+}

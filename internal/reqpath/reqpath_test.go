@@ -1,0 +1,108 @@
+package reqpath
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestCleanAccepts(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", "/"},
+		{"/", "/"},
+		{"/a", "/a"},
+		{"/a/", "/a/"},
+		{"/a//b", "/a/b"},
+		{"/a/./b", "/a/b"},
+		{"//a", "/a"},
+		{"/a/b/", "/a/b/"},
+		{"/caf%C3%A9.txt", "/café.txt"},
+		{"/a%20b", "/a b"},
+		{"/a..b/c", "/a..b/c"},
+		{"/...", "/..."},
+		{"/a/.hidden", "/a/.hidden"},
+		{"/%41", "/A"},
+		{"/./", "/"},
+	} {
+		got, err := Clean(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("Clean(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}
+
+// HostilePaths are refused with ErrBadPath. The gateway tests send them over HTTP too.
+var HostilePaths = []string{
+	"/..",
+	"/../etc/passwd",
+	"/a/../../etc/passwd",
+	"/a/..",
+	"/%2e%2e/etc/passwd",
+	"/%2E%2E/etc/passwd",
+	"/.%2e/x",
+	"/%2e./x",
+	"/a%2f..%2fb",
+	"/a%2Fb",
+	"/a%5cb",
+	"/a%5C..%5Cb",
+	"/a\\b",
+	"/..\\etc",
+	"/a%00b",
+	"/a\x00b",
+	"/%252e%252e/etc/passwd",
+	"/%252f",
+	"/%c0%ae%c0%ae/etc/passwd",
+	"/%c0%af",
+	"/%e0%80%ae",
+	"/a%0d%0aSet-Cookie:x",
+	"/a%09b",
+	"/a%7f",
+	"/%",
+	"/%zz",
+	"/a%2",
+	"relative",
+	"*",
+	"/" + strings.Repeat("a", MaxLen),
+}
+
+func TestCleanRejects(t *testing.T) {
+	for _, in := range HostilePaths {
+		got, err := Clean(in)
+		if !errors.Is(err, ErrBadPath) {
+			t.Errorf("Clean(%q) = %q, %v; want ErrBadPath", in, got, err)
+		}
+	}
+}
+
+// FuzzClean checks the invariants every accepted path keeps, whatever the input.
+func FuzzClean(f *testing.F) {
+	for _, s := range HostilePaths {
+		f.Add(s)
+	}
+	f.Add("/a/b/c.txt")
+	f.Add("/www/")
+	f.Fuzz(func(t *testing.T, in string) {
+		out, err := Clean(in)
+		if err != nil {
+			if !errors.Is(err, ErrBadPath) {
+				t.Fatalf("error does not wrap ErrBadPath: %v", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(out, "/") {
+			t.Fatalf("Clean(%q) = %q: no leading slash", in, out)
+		}
+		if strings.Contains(out, "//") || strings.ContainsAny(out, "\\\x00") {
+			t.Fatalf("Clean(%q) = %q: empty segment, backslash or NUL", in, out)
+		}
+		for _, seg := range strings.Split(out, "/") {
+			if seg == ".." || seg == "." {
+				t.Fatalf("Clean(%q) = %q: dot segment survived", in, out)
+			}
+		}
+		again, err := Clean(out)
+		if err == nil && again != out && !strings.Contains(out, "%") {
+			t.Fatalf("not idempotent: %q -> %q -> %q", in, out, again)
+		}
+	})
+}

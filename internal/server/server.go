@@ -1,0 +1,202 @@
+// Package server runs gatehouse's listeners: the public one (HTTP or HTTPS with HTTP/2)
+// and the admin one (/healthz, /readyz). It probes origins for readiness, reloads the
+// configuration on SIGHUP (keeping the running one when the new one is bad) and shuts
+// down gracefully when its context ends: stop accepting, let in-flight requests finish up
+// to server.shutdown_timeout, return nil.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+)
+
+// ProbeInterval is how often origins are probed for /readyz.
+const ProbeInterval = 10 * time.Second
+
+// Options configure Run.
+type Options struct {
+	Config *config.Config
+	// Reload returns a fresh configuration on SIGHUP; nil disables reloading.
+	Reload func() (*config.Config, error)
+	Log    *slog.Logger
+	// Access receives access-log lines; nil disables them.
+	Access *slog.Logger
+	// Listening is called once both listeners are bound, with their addresses (admin is
+	// empty when disabled).
+	Listening func(public, admin string)
+}
+
+// Run serves until ctx is done.
+func Run(ctx context.Context, o Options) error {
+	cfg := o.Config
+	st, err := gateway.Build(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	h := gateway.NewHandler(st, o.Log, o.Access)
+
+	pub, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		st.Close()
+		return fmt.Errorf("server.listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
+	}
+	servers := []*http.Server{srv}
+	adminAddr := ""
+	var adm net.Listener
+	if cfg.Admin.Listen != "" {
+		adm, err = net.Listen("tcp", cfg.Admin.Listen)
+		if err != nil {
+			pub.Close()
+			st.Close()
+			return fmt.Errorf("admin.listen: %w", err)
+		}
+		adminAddr = adm.Addr().String()
+		servers = append(servers, &http.Server{Handler: adminMux(h), ReadHeaderTimeout: 5 * time.Second})
+	}
+
+	errc := make(chan error, 2)
+	go func() {
+		var err error
+		if t := cfg.Server.TLS; t != nil {
+			err = srv.ServeTLS(pub, t.CertFile, t.KeyFile)
+		} else {
+			err = srv.Serve(pub)
+		}
+		errc <- err
+	}()
+	if adm != nil {
+		go func() { errc <- servers[1].Serve(adm) }()
+	}
+	o.Log.Info("gatehouse listening", "addr", pub.Addr().String(), "tls", cfg.Server.TLS != nil, "admin", adminAddr,
+		"routes", len(cfg.Routes), "origins", len(cfg.Origins))
+	if o.Listening != nil {
+		o.Listening(pub.Addr().String(), adminAddr)
+	}
+
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	defer stopLoops()
+	go probeLoop(loopCtx, h, o.Log)
+	hup := make(chan os.Signal, 1)
+	if o.Reload != nil {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
+
+	for {
+		select {
+		case err := <-errc:
+			if errors.Is(err, http.ErrServerClosed) {
+				continue
+			}
+			shutdown(servers, cfg.Server.ShutdownTimeout, o.Log)
+			h.State().Close()
+			return fmt.Errorf("serving: %w", err)
+		case <-hup:
+			reload(ctx, h, o)
+		case <-ctx.Done():
+			o.Log.Info("shutting down", "grace", cfg.Server.ShutdownTimeout.String())
+			stopLoops()
+			err := shutdown(servers, cfg.Server.ShutdownTimeout, o.Log)
+			h.State().Close()
+			return err
+		}
+	}
+}
+
+func shutdown(servers []*http.Server, grace time.Duration, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	var errs []error
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			log.Warn("in-flight requests cut at the shutdown deadline", "error", err)
+			s.Close()
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("shutdown: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// reload builds the new configuration fully before swapping it in; any failure keeps the
+// running State. Listener addresses and TLS files are read at start only.
+func reload(ctx context.Context, h *gateway.Handler, o Options) {
+	cfg, err := o.Reload()
+	if err != nil {
+		o.Log.Error("reload refused: configuration invalid, keeping the running one", "errors", err.Error())
+		return
+	}
+	st, err := gateway.Build(ctx, cfg)
+	if err != nil {
+		o.Log.Error("reload refused: building failed, keeping the running one", "errors", err.Error())
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	st.ProbeAll(pctx, o.Log)
+	cancel()
+	old := h.Swap(st)
+	if cfg.Server.Listen != old.Config.Server.Listen || cfg.Admin.Listen != old.Config.Admin.Listen {
+		o.Log.Warn("listen addresses changed; they take effect on restart")
+	}
+	o.Log.Info("configuration reloaded", "routes", len(cfg.Routes), "origins", len(cfg.Origins))
+	// Requests that started on the old State may still be streaming from it.
+	time.AfterFunc(cfg.Server.ShutdownTimeout, func() { old.Close() })
+}
+
+func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger) {
+	t := time.NewTicker(ProbeInterval)
+	defer t.Stop()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, ProbeInterval)
+		h.State().ProbeAll(pctx, log)
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func adminMux(h *gateway.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		ready, origins := h.State().Ready()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		if !ready {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+		json.NewEncoder(w).Encode(struct {
+			Ready   bool                           `json:"ready"`
+			Origins map[string]gateway.ProbeResult `json:"origins"`
+		}{ready, origins})
+	})
+	return mux
+}
