@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -52,6 +53,11 @@ func New(ctx context.Context, c *config.S3Origin, timeout time.Duration) (*Bucke
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithHTTPClient(httpClient),
 		awsconfig.WithRetryMaxAttempts(c.MaxAttempts),
+		// The SDK would otherwise print its own debug lines to stderr; gatehouse logs
+		// what matters itself. Responses are streamed, so there is no whole-body checksum
+		// to validate before sending bytes on.
+		awsconfig.WithLogger(logging.Nop{}),
+		awsconfig.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
 	}
 	if c.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(c.Region))
@@ -216,6 +222,18 @@ func parseContentRange(s string) (origin.Range, int64, bool) {
 // mapErr sorts SDK errors into origin errors. The messages keep the SDK's detail for the
 // log; the gateway never shows them to clients.
 func (b *Bucket) mapErr(ctx context.Context, err error) error {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "NoSuchKey":
+			return origin.NotFound(err.Error())
+		case "AccessDenied":
+			// Without s3:ListBucket, S3 answers 403 for keys that do not exist.
+			return origin.NotFound("access denied by the bucket (a missing key without s3:ListBucket, or credentials without s3:GetObject): " + err.Error())
+		case "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed":
+			return origin.Unavailable(err) // the origin is misconfigured, not the request
+		}
+	}
 	var re *smithyhttp.ResponseError
 	if errors.As(err, &re) && re.Response != nil {
 		switch re.HTTPStatusCode() {
@@ -230,16 +248,6 @@ func (b *Bucket) mapErr(ctx context.Context, err error) error {
 			return &origin.RangeError{}
 		case http.StatusNotFound:
 			return origin.NotFound(err.Error())
-		}
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		switch api.ErrorCode() {
-		case "NoSuchKey", "NotFound":
-			return origin.NotFound(err.Error())
-		case "AccessDenied":
-			// Without s3:ListBucket, S3 answers 403 for keys that do not exist.
-			return origin.NotFound("access denied by the bucket (a missing key without s3:ListBucket, or credentials without s3:GetObject): " + err.Error())
 		}
 	}
 	var ne net.Error
