@@ -15,8 +15,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/reqpath"
 )
 
-type slogLogger = slog.Logger
-
 var slogDiscard = slog.New(slog.DiscardHandler)
 
 // dirGateway serves dirConfig.

@@ -36,4 +36,3 @@ var HostilePaths = []string{
 	"*",
 	"/" + strings.Repeat("a", MaxLen),
 }
-
