@@ -18,7 +18,7 @@ func (cfg *Config) validate(c *collector) {
 	validateServer(c, &cfg.Server)
 	if cfg.Admin.Listen != "" {
 		validateListen(c, "admin.listen", cfg.Admin.Listen)
-		if cfg.Admin.Listen == cfg.Server.Listen {
+		if cfg.Admin.Listen == cfg.Server.Listen && !strings.HasSuffix(cfg.Admin.Listen, ":0") {
 			c.addf("admin.listen", "must differ from server.listen")
 		}
 	}

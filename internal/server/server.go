@@ -87,12 +87,6 @@ func Run(ctx context.Context, o Options) error {
 	if adm != nil {
 		go func() { errc <- servers[1].Serve(adm) }()
 	}
-	o.Log.Info("gatehouse listening", "addr", pub.Addr().String(), "tls", cfg.Server.TLS != nil, "admin", adminAddr,
-		"routes", len(cfg.Routes), "origins", len(cfg.Origins))
-	if o.Listening != nil {
-		o.Listening(pub.Addr().String(), adminAddr)
-	}
-
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	go probeLoop(loopCtx, h, o.Log)
@@ -100,6 +94,11 @@ func Run(ctx context.Context, o Options) error {
 	if o.Reload != nil {
 		signal.Notify(hup, syscall.SIGHUP)
 		defer signal.Stop(hup)
+	}
+	o.Log.Info("gatehouse listening", "addr", pub.Addr().String(), "tls", cfg.Server.TLS != nil, "admin", adminAddr,
+		"routes", len(cfg.Routes), "origins", len(cfg.Origins))
+	if o.Listening != nil {
+		o.Listening(pub.Addr().String(), adminAddr)
 	}
 
 	for {

@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+)
+
+type logBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+type running struct {
+	pub, admin string
+	logs       *logBuf
+	cancel     context.CancelFunc
+	done       chan error
+}
+
+// start runs the server on the config file at path until the test ends.
+func start(t *testing.T, path string) *running {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{logs: &logBuf{}, cancel: cancel, done: make(chan error, 1)}
+	ready := make(chan struct{})
+	go func() {
+		r.done <- Run(ctx, Options{
+			Config: cfg,
+			Reload: func() (*config.Config, error) { return config.Load(path) },
+			Log:    slog.New(slog.NewTextHandler(r.logs, nil)),
+			Listening: func(pub, admin string) {
+				r.pub, r.admin = "http://"+pub, "http://"+admin
+				close(ready)
+			},
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-r.done:
+		t.Fatalf("Run: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start")
+	}
+	t.Cleanup(func() {
+		cancel()
+		<-r.done
+	})
+	return r
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func writeConfig(t *testing.T, path, root string, extraRoute string) {
+	t.Helper()
+	body := fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
+admin: {listen: "127.0.0.1:0"}
+origins:
+  files: {dir: {root: %q}}
+routes:
+  - {path: /a.txt, origin: files, public: true}
+%s`, root, extraRoute)
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A"), 0o644)
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	writeConfig(t, path, dir, "")
+	r := start(t, path)
+	if code, body := get(t, r.admin+"/healthz"); code != 200 || body != "ok\n" {
+		t.Fatalf("healthz: %d %q", code, body)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, body := get(t, r.admin+"/readyz")
+		if code == 200 && strings.Contains(body, `"ready":true`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz: %d %s", code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if code, _ := get(t, r.pub+"/a.txt"); code != 200 {
+		t.Fatalf("GET /a.txt: %d", code)
+	}
+}
+
+// TestReloadOnSIGHUP: a good new file takes effect; a bad one is refused and the running
+// configuration keeps serving.
+func TestReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.txt"), []byte("B"), 0o644)
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	writeConfig(t, path, dir, "")
+	r := start(t, path)
+	if code, _ := get(t, r.pub+"/b.txt"); code != 404 {
+		t.Fatalf("before reload /b.txt: %d", code)
+	}
+	writeConfig(t, path, dir, "  - {path: /b.txt, origin: files, public: true}\n")
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, func() bool { code, _ := get(t, r.pub+"/b.txt"); return code == 200 })
+
+	os.WriteFile(path, []byte("routes: [{path: /b.txt, origin: files}]\nbogus: 1\n"), 0o644)
+	syscall.Kill(os.Getpid(), syscall.SIGHUP)
+	waitFor(t, func() bool { return strings.Contains(r.logs.String(), "reload refused") })
+	if code, body := get(t, r.pub+"/b.txt"); code != 200 || body != "B" {
+		t.Fatalf("after bad reload /b.txt: %d %q", code, body)
+	}
+	if !strings.Contains(r.logs.String(), "bogus") {
+		t.Errorf("refusal does not name the bad key:\n%s", r.logs.String())
+	}
+}
+
+// TestGracefulShutdown: a request in flight when the server is told to stop completes.
+func TestGracefulShutdown(t *testing.T) {
+	// A slow S3 origin: the body takes ~600ms to arrive.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "6")
+		w.WriteHeader(200)
+		for i := 0; i < 6; i++ {
+			w.Write([]byte("x"))
+			w.(http.Flusher).Flush()
+			time.Sleep(100 * time.Millisecond)
+		}
+	}))
+	defer slow.Close()
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	os.WriteFile(path, []byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
+origins:
+  slow: {s3: {bucket: b, endpoint: %q, path_style: true, access_key_id: k, secret_access_key: s}}
+routes:
+  - {path: "*", origin: slow, public: true}
+`, slow.URL)), 0o644)
+	r := start(t, path)
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() {
+		resp, err := http.Get(r.pub + "/obj")
+		if err != nil {
+			res <- result{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		res <- result{resp.StatusCode, string(b), err}
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is now streaming
+	r.cancel()
+	got := <-res
+	if got.err != nil || got.code != 200 || got.body != "xxxxxx" {
+		t.Fatalf("in-flight request: %+v", got)
+	}
+	if err := <-r.done; err != nil {
+		t.Fatalf("Run returned %v, want nil", err)
+	}
+	r.done <- nil // for the cleanup
+	if _, err := http.Get(r.pub + "/obj"); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 5s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
