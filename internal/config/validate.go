@@ -151,7 +151,7 @@ func validateRoute(c *collector, p string, r *Route, origins map[string]*Origin)
 	if r.StripPrefix != "" {
 		if !strings.HasPrefix(r.StripPrefix, "/") {
 			c.addf(p+".strip_prefix", "must start with '/'")
-		} else if !strings.HasPrefix(literalPrefix(r.Path), r.StripPrefix) {
+		} else if r.StripPrefix != "/" && !strings.HasPrefix(literalPrefix(r.Path), r.StripPrefix) {
 			c.addf(p+".strip_prefix", "%q is not a prefix of every path %q matches, so it would not always apply", r.StripPrefix, r.Path)
 		}
 	}

@@ -15,35 +15,27 @@ import (
 )
 
 // serveGet fetches key and streams it. Preconditions and Range go to the origin in the
-// same call; If-Range is honoured by asking for the range only if the validator still
+// same call; If-Range is honoured by asking for the range only if the entity tag still
 // matches, and for the whole object otherwise.
 func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string) error {
 	opt := origin.GetOptions{Cond: origin.ConditionsFrom(r.Header)}
 	opt.Range = origin.ParseRange(r.Header.Get("Range"))
-	ifRange := false
-	if opt.Range != nil {
-		if v := r.Header.Get("If-Range"); v != "" {
-			full := opt
-			full.Range = nil
-			switch {
-			case strings.HasPrefix(v, "W/"):
-				opt = full // a weak validator never satisfies If-Range
-			case strings.HasPrefix(v, `"`) && opt.Cond.IfMatch == "":
-				opt.Cond.IfMatch, ifRange = v, true
-			case opt.Cond.IfMatch == "" && opt.Cond.IfUnmodifiedSince.IsZero():
-				if t, err := http.ParseTime(v); err == nil {
-					opt.Cond.IfUnmodifiedSince, ifRange = t, true
-				} else {
-					opt = full
-				}
+	if v := r.Header.Get("If-Range"); v != "" && opt.Range != nil {
+		full := opt
+		full.Range = nil
+		// Only a strong entity tag can be checked in the same origin call (as If-Match).
+		// A weak tag never matches, and a date must equal Last-Modified exactly, which
+		// cannot be asked of S3; in those cases the whole object is sent, as RFC 9110
+		// allows.
+		if !strings.HasPrefix(v, `"`) || opt.Cond.IfMatch != "" {
+			opt = full
+		} else {
+			opt.Cond.IfMatch = v
+			obj, err := o.Get(ctx, key, opt)
+			if errors.Is(err, origin.ErrPreconditionFailed) {
+				obj, err = o.Get(ctx, key, full) // changed since: send it all
 			}
-			if ifRange {
-				obj, err := o.Get(ctx, key, opt)
-				if errors.Is(err, origin.ErrPreconditionFailed) {
-					obj, err = o.Get(ctx, key, full) // changed since: send it all
-				}
-				return respond(w, r, obj, err)
-			}
+			return respond(w, r, obj, err)
 		}
 	}
 	obj, err := o.Get(ctx, key, opt)

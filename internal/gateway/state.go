@@ -10,6 +10,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,7 +33,9 @@ import (
 // State is everything a request needs, built once per configuration and never mutated
 // afterwards (readiness results aside, which are guarded).
 type State struct {
-	Config  *config.Config
+	Config *config.Config
+	// TLS holds the loaded certificate when server.tls is set.
+	TLS     *tls.Config
 	routes  route.Table[*Route]
 	origins map[string]origin.Origin
 	proxies *httpx.Proxies
@@ -83,6 +86,14 @@ func Build(ctx context.Context, cfg *config.Config) (_ *State, err error) {
 			continue
 		}
 		st.origins[name] = o
+	}
+	if t := cfg.Server.TLS; t != nil {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			errs = append(errs, cfg.Errorf("server.tls", "loading the certificate and key: %v", err))
+		} else {
+			st.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
 	}
 	var trusted []netip.Prefix
 	for _, p := range cfg.Server.TrustedProxies {

@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -77,8 +78,9 @@ func Run(ctx context.Context, o Options) error {
 	errc := make(chan error, 2)
 	go func() {
 		var err error
-		if t := cfg.Server.TLS; t != nil {
-			err = srv.ServeTLS(pub, t.CertFile, t.KeyFile)
+		if st.TLS != nil {
+			srv.TLSConfig = st.TLS // HTTP/2 is negotiated by ALPN
+			err = srv.ServeTLS(pub, "", "")
 		} else {
 			err = srv.Serve(pub)
 		}
@@ -156,12 +158,20 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 	st.ProbeAll(pctx, o.Log)
 	cancel()
 	old := h.Swap(st)
-	if cfg.Server.Listen != old.Config.Server.Listen || cfg.Admin.Listen != old.Config.Admin.Listen {
-		o.Log.Warn("listen addresses changed; they take effect on restart")
+	if restartOnly(old.Config, cfg) {
+		o.Log.Warn("server.listen, server.tls, server timeouts, admin and log settings changed: they take effect on restart only")
 	}
 	o.Log.Info("configuration reloaded", "routes", len(cfg.Routes), "origins", len(cfg.Origins))
 	// Requests that started on the old State may still be streaming from it.
 	time.AfterFunc(cfg.Server.ShutdownTimeout, func() { old.Close() })
+}
+
+// restartOnly reports whether settings read only at start differ between a and b.
+func restartOnly(a, b *config.Config) bool {
+	sa, sb := a.Server, b.Server
+	return sa.Listen != sb.Listen || !reflect.DeepEqual(sa.TLS, sb.TLS) ||
+		sa.ReadHeaderTimeout != sb.ReadHeaderTimeout || sa.IdleTimeout != sb.IdleTimeout ||
+		sa.ShutdownTimeout != sb.ShutdownTimeout || a.Admin != b.Admin || a.Log != b.Log
 }
 
 func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger) {

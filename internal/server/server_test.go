@@ -2,9 +2,18 @@ package server
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +25,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
 
 type logBuf struct {
@@ -217,4 +227,67 @@ func waitFor(t *testing.T, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestTLSAndHTTP2 serves HTTPS from a fresh self-signed certificate and expects HTTP/2.
+func TestTLSAndHTTP2(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("A"), 0o644)
+	certFile, keyFile := selfSigned(t)
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	os.WriteFile(path, []byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", tls: {cert_file: %q, key_file: %q}}
+origins: {files: {dir: {root: %q}}}
+routes: [{path: /a.txt, origin: files, public: true}]
+`, certFile, keyFile, dir)), 0o644)
+	r := start(t, path)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}}
+	resp, err := client.Get(strings.Replace(r.pub, "http://", "https://", 1) + "/a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Fatalf("status %d over %s, want 200 over HTTP/2", resp.StatusCode, resp.Proto)
+	}
+}
+
+func TestTLSFilesCheckedAtBuild(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	os.WriteFile(path, []byte(fmt.Sprintf(`
+server: {listen: "127.0.0.1:0", tls: {cert_file: /nonexistent.pem, key_file: /nonexistent.key}}
+origins: {files: {dir: {root: %q}}}
+routes: [{path: /a.txt, origin: files, public: true}]
+`, t.TempDir())), 0o644)
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = gateway.Build(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "gatehouse.yaml:2: server.tls") {
+		t.Fatalf("got %v, want an error naming server.tls at line 2", err)
+	}
+}
+
+func selfSigned(t *testing.T) (certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:   time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return certFile, keyFile
 }

@@ -88,15 +88,27 @@ func New(ctx context.Context, c *config.S3Origin, timeout time.Duration) (*Bucke
 	return &Bucket{client: client, bucket: c.Bucket, timeout: timeout}, nil
 }
 
-// Probe checks that the bucket exists and the credentials may use it.
+// probeKey is fetched by Probe. It need not exist: "no such key" proves the endpoint,
+// bucket and credentials all work.
+const probeKey = ".gatehouse-readiness-probe"
+
+// Probe checks that the bucket exists and the credentials are accepted. It GETs a key that
+// normally does not exist rather than calling HeadBucket, so that it needs no more
+// permission than serving does (HeadBucket needs s3:ListBucket), and reads the error code
+// from the body (HEAD errors have none).
 func (b *Bucket) Probe(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
-	_, err := b.client.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: &b.bucket})
-	if err != nil {
-		return b.mapErr(ctx, err)
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: aws.String(probeKey), Range: aws.String("bytes=0-0")})
+	if err == nil {
+		out.Body.Close()
+		return nil
 	}
-	return nil
+	if err := b.mapErr(ctx, err); errors.Is(err, origin.ErrNotFound) || errors.Is(err, origin.ErrRangeNotSatisfiable) {
+		return nil // NoSuchKey, or AccessDenied for a missing key without s3:ListBucket
+	} else {
+		return err
+	}
 }
 
 // Head describes the object at key.
@@ -227,7 +239,7 @@ func (b *Bucket) mapErr(ctx context.Context, err error) error {
 		switch api.ErrorCode() {
 		case "NoSuchKey":
 			return origin.NotFound(err.Error())
-		case "AccessDenied":
+		case "AccessDenied", "Forbidden": // "Forbidden": a HEAD's 403, which has no body
 			// Without s3:ListBucket, S3 answers 403 for keys that do not exist.
 			return origin.NotFound("access denied by the bucket (a missing key without s3:ListBucket, or credentials without s3:GetObject): " + err.Error())
 		case "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed":
