@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"sort"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
 type checkFlags struct {
@@ -33,6 +35,13 @@ func newCheck(std IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Open the access log as serve would (this creates the file if it is missing).
+			_, _, closer, err := server.Loggers(cfg, io.Discard, io.Discard)
+			if err != nil {
+				st.Close()
+				return err
+			}
+			closer.Close()
 			defer st.Close()
 			if f.probe {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)

@@ -31,6 +31,9 @@ func (e *exitError) Error() string { return e.msg }
 // Main runs the command line and returns the exit status.
 func Main(ctx context.Context, args []string, std IO) int {
 	root := newRoot(std)
+	if args == nil {
+		args = []string{} // cobra would read os.Args instead
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {

@@ -35,7 +35,7 @@ func newServe(std IO) *cobra.Command {
 
 // runServer sets up logging and signals and runs until SIGINT or SIGTERM.
 func runServer(ctx context.Context, std IO, cfg *config.Config, reload func() (*config.Config, error), listening func(pub, admin string)) error {
-	log, access, closer, err := server.Loggers(cfg.Log, std.Stdout, std.Stderr)
+	log, access, closer, err := server.Loggers(cfg, std.Stdout, std.Stderr)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -84,6 +85,9 @@ func walk(c *collector, n *yaml.Node, t reflect.Type, path string, env LookupEnv
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if !plainKey(c, k, path) {
+				continue
+			}
 			p := join(path, k.Value)
 			c.lines[p] = k.Line
 			if seen[k.Value] {
@@ -107,6 +111,9 @@ func walk(c *collector, n *yaml.Node, t reflect.Type, path string, env LookupEnv
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if !plainKey(c, k, path) {
+				continue
+			}
 			p := join(path, k.Value)
 			c.lines[p] = k.Line
 			if seen[k.Value] {
@@ -146,9 +153,42 @@ func walk(c *collector, n *yaml.Node, t reflect.Type, path string, env LookupEnv
 			}
 		}
 	}
+	if isInt(t) && n.ShortTag() != "!!int" {
+		// yaml would truncate 2.5 (or 1e1) into an int field without a word.
+		c.addf(path, "want %s, got %q", typeName(t), n.Value)
+		return
+	}
 	if err := n.Decode(reflect.New(t).Interface()); err != nil {
 		c.addf(path, "want %s, got %q", typeName(t), n.Value)
 	}
+}
+
+func isInt(t reflect.Type) bool {
+	return t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 && t != durationType
+}
+
+var durationType = reflect.TypeFor[time.Duration]()
+
+// plainKey accepts a mapping key that is a plain string: not an alias, not null, not a
+// list or mapping, not a merge key. Anything else is reported at path.
+func plainKey(c *collector, k *yaml.Node, path string) bool {
+	switch {
+	case k.Kind == yaml.AliasNode:
+		c.lines[join(path, "*"+k.Value)] = k.Line
+		c.addf(join(path, "*"+k.Value), "YAML aliases are not supported")
+	case k.Kind != yaml.ScalarNode:
+		c.lines[path+".?"] = k.Line
+		c.addf(path+".?", "a key must be a plain name, got %s", kindName(k))
+	case k.ShortTag() == "!!null":
+		c.lines[join(path, k.Value)] = k.Line
+		c.addf(join(path, k.Value), "a key must be a plain name, got null")
+	case k.ShortTag() == "!!merge":
+		c.lines[join(path, "<<")] = k.Line
+		c.addf(join(path, "<<"), "YAML merge keys are not supported")
+	default:
+		return true
+	}
+	return false
 }
 
 // expandEnv replaces ${NAME} and ${NAME:-default}; "$$" stands for a literal "$".

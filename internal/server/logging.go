@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,11 +9,13 @@ import (
 )
 
 // Loggers builds the operational logger (to stderr) and the access logger from the log
-// section. The returned closer closes an access-log file, if one was opened.
-func Loggers(c config.Log, stdout, stderr io.Writer) (log, access *slog.Logger, closer io.Closer, err error) {
+// section, opening (and creating) the access-log file if one is named. The returned closer
+// closes it. Errors name the field and its line.
+func Loggers(cfg *config.Config, stdout, stderr io.Writer) (log, access *slog.Logger, closer io.Closer, err error) {
+	c := cfg.Log
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.Level)); err != nil {
-		return nil, nil, nil, fmt.Errorf("log.level: %w", err)
+		return nil, nil, nil, config.Errors{cfg.Errorf("log.level", "%v", err)}
 	}
 	log = slog.New(handler(c.Format, stderr, level))
 	closer = io.NopCloser(nil)
@@ -29,7 +30,7 @@ func Loggers(c config.Log, stdout, stderr io.Writer) (log, access *slog.Logger, 
 	default:
 		f, err := os.OpenFile(c.Access, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("log.access: %w", err)
+			return nil, nil, nil, config.Errors{cfg.Errorf("log.access", "cannot open the access log: %v", err)}
 		}
 		w, closer = f, f
 	}
