@@ -107,13 +107,8 @@ type Route struct {
 	Index  string `yaml:"index"`
 	Public bool   `yaml:"public"`
 	Auth   *Auth  `yaml:"auth"`
-}
-
-// Auth is a route's authorization policy. An Auth with no authenticators denies every
-// request: it is how a path is blocked on purpose.
-type Auth struct {
-	// Mode combines authenticators: "any" (default) or "all".
-	Mode string `yaml:"mode"`
+	// CORS answers preflights and adds CORS headers; nil: no CORS.
+	CORS *CORS `yaml:"cors"`
 }
 
 // Defaults used when a field is left empty.
@@ -178,8 +173,11 @@ func (c *Config) applyDefaults() {
 		if r.Name == "" {
 			r.Name = r.Path
 		}
-		if r.Auth != nil && r.Auth.Mode == "" {
-			r.Auth.Mode = "any"
+		if r.Auth != nil {
+			r.Auth.applyDefaults()
+		}
+		if r.CORS != nil {
+			r.CORS.applyDefaults()
 		}
 	}
 }

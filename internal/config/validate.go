@@ -169,7 +169,11 @@ func validateRoute(c *collector, p string, r *Route, origins map[string]*Origin)
 		mp := fmt.Sprintf("%s.methods[%d]", p, i)
 		switch m {
 		case "GET", "HEAD":
-		case "OPTIONS", "PUT", "POST", "DELETE", "PATCH":
+		case "OPTIONS":
+			if r.CORS == nil {
+				c.addf(mp, "OPTIONS is only served for CORS preflights: configure cors (which allows it by itself)")
+			}
+		case "PUT", "POST", "DELETE", "PATCH":
 			c.addf(mp, "%s is not supported by this version of gatehouse (GET and HEAD are)", m)
 		default:
 			c.addf(mp, "unknown method %q (methods are upper case: GET, HEAD)", m)
@@ -185,7 +189,10 @@ func validateRoute(c *collector, p string, r *Route, origins map[string]*Origin)
 	case !r.Public && r.Auth == nil:
 		c.addf(p, "route %q has no auth section: add one, or set public: true to serve it to anyone", r.Name)
 	case r.Auth != nil:
-		oneOf(c, p+".auth.mode", r.Auth.Mode, "any", "all")
+		validateAuth(c, p+".auth", r.Auth)
+	}
+	if r.CORS != nil {
+		validateCORS(c, p+".cors", r.CORS)
 	}
 }
 

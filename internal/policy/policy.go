@@ -7,8 +7,10 @@
 // an identity allows the request and the rest are not run. With mode "all", every
 // authenticator must establish an identity; the first that does not decides the denial.
 // A denial's status is: 401 when credentials are missing or invalid, 403 when they are
-// valid but not allowed, 503 when an authenticator could not decide (an outage). A
-// route whose policy lists no authenticators denies everything with 403.
+// valid but not allowed, 429 when the client failed too often recently, 503 when an
+// authenticator could not decide (an outage). Under "any", the denial reported is the
+// most serious one seen (outage, then rate limit, then 403, then 401). A route whose
+// policy lists no authenticators denies everything with 403.
 package policy
 
 import (
@@ -42,6 +44,9 @@ var (
 	ErrBadCredentials = errors.New("bad credentials")
 	// ErrForbidden: the sender is known (or the address seen) but not allowed.
 	ErrForbidden = errors.New("not allowed")
+	// ErrRateLimited: the client failed too often recently and is refused without a
+	// check (429).
+	ErrRateLimited = errors.New("too many failed attempts")
 )
 
 // Authenticator establishes an identity from a request, or says why it cannot.
@@ -57,6 +62,21 @@ type Authenticator interface {
 // 401 responses.
 type Challenger interface {
 	Challenge(err error) string
+}
+
+// Starter is implemented by authenticators with background work (refreshing address
+// lists or keys). Start begins it and returns at once; the work stops when ctx ends.
+// Building an authenticator must not touch the network: `gatehouse check` builds
+// without starting.
+type Starter interface {
+	Start(ctx context.Context)
+}
+
+// Readier is implemented by authenticators that cannot decide until something has loaded
+// (an address list, a key set). Ready returns nil once they can; until then they deny,
+// and /readyz reports the error.
+type Readier interface {
+	Ready() error
 }
 
 // Mode says how authenticators combine.
@@ -84,6 +104,15 @@ type Decision struct {
 	Identity *Identity
 	// Challenges are WWW-Authenticate values for a 401.
 	Challenges []string
+	// Steps records each authenticator that ran, in order (for logs and explain).
+	Steps []Step
+}
+
+// Step is one authenticator's verdict.
+type Step struct {
+	Name    string
+	Outcome string // "identity", "no credentials", "bad credentials", "not allowed", "rate limited", "outage"
+	Detail  string
 }
 
 // Decide evaluates the policy. It never allows on an error.
@@ -97,14 +126,16 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 	var worst *Decision
 	var challenges []string
 	var id *Identity
+	steps := make([]Step, 0, len(p.Authenticators))
 	for _, a := range p.Authenticators {
 		got, err := a.Authenticate(ctx, r)
 		if err == nil && got == nil {
 			err = fmt.Errorf("%s returned no identity and no error", a.Name())
 		}
 		if err == nil {
+			steps = append(steps, Step{Name: a.Name(), Outcome: "identity", Detail: describe(got)})
 			if p.Mode == Any {
-				return Decision{Allow: true, Reason: a.Name() + ": " + describe(got), Identity: got}
+				return Decision{Allow: true, Reason: a.Name() + ": " + describe(got), Identity: got, Steps: steps}
 			}
 			if id == nil {
 				id = got
@@ -112,13 +143,14 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 			continue
 		}
 		d := denial(a, err)
+		steps = append(steps, Step{Name: a.Name(), Outcome: outcome(err), Detail: err.Error()})
 		if c, ok := a.(Challenger); ok && d.Status == http.StatusUnauthorized {
 			if v := c.Challenge(err); v != "" {
 				challenges = append(challenges, v)
 			}
 		}
 		if p.Mode == All {
-			d.Challenges = challenges
+			d.Challenges, d.Steps = challenges, steps
 			return d
 		}
 		if worst == nil || rank(d.Status) > rank(worst.Status) {
@@ -126,10 +158,24 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 		}
 	}
 	if p.Mode == All {
-		return Decision{Allow: true, Reason: fmt.Sprintf("all %d authenticators passed: %s", len(p.Authenticators), describe(id)), Identity: id}
+		return Decision{Allow: true, Reason: fmt.Sprintf("all %d authenticators passed: %s", len(p.Authenticators), describe(id)), Identity: id, Steps: steps}
 	}
-	worst.Challenges = challenges
+	worst.Challenges, worst.Steps = challenges, steps
 	return *worst
+}
+
+func outcome(err error) string {
+	switch {
+	case errors.Is(err, ErrNoCredentials):
+		return "no credentials"
+	case errors.Is(err, ErrBadCredentials):
+		return "bad credentials"
+	case errors.Is(err, ErrForbidden):
+		return "not allowed"
+	case errors.Is(err, ErrRateLimited):
+		return "rate limited"
+	}
+	return "outage"
 }
 
 func denial(a Authenticator, err error) Decision {
@@ -139,6 +185,8 @@ func denial(a Authenticator, err error) Decision {
 		return Decision{Status: http.StatusUnauthorized, Reason: reason}
 	case errors.Is(err, ErrForbidden):
 		return Decision{Status: http.StatusForbidden, Reason: reason}
+	case errors.Is(err, ErrRateLimited):
+		return Decision{Status: http.StatusTooManyRequests, Reason: reason}
 	}
 	return Decision{Status: http.StatusServiceUnavailable, Reason: reason + " (outage: denied)"}
 }
@@ -148,6 +196,8 @@ func denial(a Authenticator, err error) Decision {
 func rank(status int) int {
 	switch status {
 	case http.StatusServiceUnavailable:
+		return 4
+	case http.StatusTooManyRequests:
 		return 3
 	case http.StatusForbidden:
 		return 2
