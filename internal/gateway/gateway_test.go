@@ -248,3 +248,39 @@ func TestDirReadiness(t *testing.T) {
 		t.Fatalf("dir origin not ready: %+v", res)
 	}
 }
+
+// TestCORSPreflightNeedsNoCredentials: a preflight on a protected route is answered by
+// gatehouse (204) without running authenticators; the actual request is still denied,
+// and carries CORS headers so the page can read the status.
+func TestCORSPreflightNeedsNoCredentials(t *testing.T) {
+	yml, env, _ := dirConfig(t)
+	yml = strings.Replace(yml, `  - path: /private/*
+    origin: files
+    auth: {}`, `  - path: /private/*
+    origin: files
+    auth: {}
+    cors:
+      allowed_origins: [https://app.example.com]
+      allowed_headers: [Authorization]`, 1)
+	g := startGateway(t, yml, env)
+	resp, body := g.do(t, "OPTIONS", "/private/secret.txt", "Origin: https://app.example.com",
+		"Access-Control-Request-Method: GET", "Access-Control-Request-Headers: authorization")
+	wantStatus(t, resp, 204)
+	wantHeader(t, resp, "Access-Control-Allow-Origin", "https://app.example.com")
+	wantHeader(t, resp, "Access-Control-Allow-Headers", "Authorization")
+	if body != "" {
+		t.Errorf("preflight body %q", body)
+	}
+	resp, _ = g.do(t, "OPTIONS", "/private/secret.txt", "Origin: https://evil.example", "Access-Control-Request-Method: GET")
+	wantStatus(t, resp, 403)
+	resp, _ = g.do(t, "GET", "/private/secret.txt", "Origin: https://app.example.com")
+	wantStatus(t, resp, 403)
+	wantHeader(t, resp, "Access-Control-Allow-Origin", "https://app.example.com")
+	wantHeader(t, resp, "Vary", "Origin")
+	if !strings.Contains(g.access.String(), `"decision":"preflight"`) {
+		t.Errorf("preflight not logged as such:\n%s", g.access.String())
+	}
+	// A route without cors does not answer OPTIONS.
+	resp, _ = g.do(t, "OPTIONS", "/public/a.txt", "Origin: https://app.example.com", "Access-Control-Request-Method: GET")
+	wantStatus(t, resp, 405)
+}

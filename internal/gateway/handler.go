@@ -6,14 +6,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
-	"github.com/gatehouse-dev/gatehouse/internal/reqpath"
 )
 
 // Handler serves the public listener from the current State.
@@ -42,6 +40,7 @@ type entry struct {
 	id, path, route, originName, key string
 	client                           netip.Addr
 	decision, reason                 string
+	identity                         *policy.Identity
 	cause                            error
 }
 
@@ -74,42 +73,39 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request, st *State, e *entry, preq *policy.Request) error {
-	path, err := reqpath.Clean(r.URL.EscapedPath())
-	if err != nil {
+	p := st.Resolve(ctx, r, preq)
+	e.path = truncate(p.Path)
+	if p.Path == "" {
 		e.path = truncate(r.URL.EscapedPath())
-		return &httpx.Error{Status: http.StatusBadRequest, Cause: err}
 	}
-	e.path = truncate(path)
-	rt, ok := st.Match(path)
-	if !ok {
-		return httpx.Errorf(http.StatusNotFound, "no route matches")
+	for k, v := range p.Header {
+		w.Header()[k] = v
 	}
-	e.route, e.originName = rt.Name, rt.OriginName
-
-	d := rt.Policy.Decide(ctx, preq)
-	e.reason = d.Reason
-	if !d.Allow {
+	if p.Route != nil {
+		e.route, e.originName = p.Route.Name, p.Route.OriginName
+	}
+	e.reason = p.Decision.Reason
+	switch {
+	case p.Preflight:
+		e.decision = "preflight"
+	case p.Route != nil && p.Decision.Allow:
+		e.decision = "allow"
+	case p.Route != nil && p.Decision.Status != 0:
 		e.decision = "deny"
-		for _, c := range d.Challenges {
-			w.Header().Add("WWW-Authenticate", c)
-		}
-		return httpx.Errorf(d.Status, "denied: %s", d.Reason)
 	}
-	e.decision = "allow"
-
-	if !contains(rt.Methods, r.Method) {
-		w.Header().Set("Allow", strings.Join(rt.Methods, ", "))
-		return httpx.Errorf(http.StatusMethodNotAllowed, "method %s not allowed on route", r.Method)
+	e.identity = p.Decision.Identity
+	if p.Status == http.StatusNoContent {
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
-	key, ok := rt.Keys.Key(path)
-	if !ok {
-		return httpx.Errorf(http.StatusNotFound, "path names a folder and the route has no index document")
+	if p.Status != 0 {
+		return &httpx.Error{Status: p.Status, Cause: p.Cause}
 	}
-	e.key = key
+	e.key = p.Key
 	if r.Method == http.MethodHead {
-		return serveHead(ctx, w, r, rt.Origin, key)
+		return serveHead(ctx, w, r, p.Route.Origin, p.Key)
 	}
-	return serveGet(ctx, w, r, rt.Origin, key)
+	return serveGet(ctx, w, r, p.Route.Origin, p.Key)
 }
 
 // statusFor maps origin and context errors to the status the client sees.
@@ -153,6 +149,9 @@ func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, star
 	if e.key != "" {
 		attrs = append(attrs, slog.String("key", e.key))
 	}
+	if e.identity != nil && e.identity.Subject != "" {
+		attrs = append(attrs, slog.String("user", e.identity.Subject))
+	}
 	if e.cause != nil {
 		attrs = append(attrs, slog.String("error", e.cause.Error()))
 	}
@@ -168,13 +167,4 @@ func truncate(s string) string {
 		return s[:max] + "..."
 	}
 	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

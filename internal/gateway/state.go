@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"slices"
 	"sort"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/cors"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/origin/dirorigin"
@@ -53,6 +55,7 @@ type Route struct {
 	Keys       route.KeyMap
 	Methods    []string
 	Policy     *policy.Policy
+	CORS       *cors.Policy // nil: no CORS
 }
 
 // ProbeResult is the last readiness probe of one origin.
@@ -110,6 +113,12 @@ func Build(ctx context.Context, cfg *config.Config) (_ *State, err error) {
 			Name: rc.Name, Pattern: rc.Path, OriginName: rc.Origin, Origin: st.origins[rc.Origin],
 			Keys:    route.KeyMap{StripPrefix: rc.StripPrefix, AddPrefix: rc.AddPrefix, Index: rc.Index},
 			Methods: slices.Clone(rc.Methods), Policy: pol,
+		}
+		if rc.CORS != nil {
+			rt.CORS = cors.New(rc.CORS)
+			if !slices.Contains(rt.Methods, http.MethodOptions) {
+				rt.Methods = append(rt.Methods, http.MethodOptions)
+			}
 		}
 		if err := st.routes.Add(rc.Path, rt); err != nil {
 			errs = append(errs, cfg.Errorf(fmt.Sprintf("routes[%d].path", i), "%v", err))
