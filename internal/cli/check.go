@@ -31,7 +31,7 @@ func newCheck(std IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := gateway.Build(cmd.Context(), cfg)
+			st, err := gateway.Build(cmd.Context(), cfg, slog.New(slog.DiscardHandler))
 			if err != nil {
 				return err
 			}

@@ -53,7 +53,7 @@ func startGateway(t *testing.T, yamlText string, env map[string]string) *gw {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	st, err := gateway.Build(context.Background(), cfg)
+	st, err := gateway.Build(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

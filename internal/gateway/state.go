@@ -42,12 +42,16 @@ type State struct {
 	origins map[string]origin.Origin
 	proxies *httpx.Proxies
 
+	// auths are every authenticator of every route, for lifecycle calls.
+	auths []policy.Authenticator
+
 	mu     sync.Mutex
 	probes map[string]ProbeResult
 }
 
 // Route is a compiled route.
 type Route struct {
+	Index      int // position in the file's routes list
 	Name       string
 	Pattern    string
 	OriginName string
@@ -69,7 +73,7 @@ type ProbeResult struct {
 // Build turns a validated configuration into a State. Everything that can fail before
 // serving fails here: folders that do not exist, AWS configuration that does not load.
 // On error, whatever was opened is closed again.
-func Build(ctx context.Context, cfg *config.Config) (_ *State, err error) {
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State, err error) {
 	st := &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{}}
 	defer func() {
 		if err != nil {
@@ -106,11 +110,22 @@ func Build(ctx context.Context, cfg *config.Config) (_ *State, err error) {
 	st.proxies = httpx.NewProxies(trusted, cfg.Server.ClientIPHeader)
 	for i, rc := range cfg.Routes {
 		pol := &policy.Policy{Public: rc.Public}
-		if rc.Auth != nil && rc.Auth.Mode == "all" {
-			pol.Mode = policy.All
+		if rc.Auth != nil {
+			if rc.Auth.Mode == "all" {
+				pol.Mode = policy.All
+			}
+			for j, m := range rc.Auth.Methods {
+				a, err := buildAuthenticator(m, log)
+				if err != nil {
+					errs = append(errs, cfg.Errorf(fmt.Sprintf("routes[%d].auth.methods[%d]", i, j), "%v", err))
+					continue
+				}
+				pol.Authenticators = append(pol.Authenticators, a)
+				st.auths = append(st.auths, a)
+			}
 		}
 		rt := &Route{
-			Name: rc.Name, Pattern: rc.Path, OriginName: rc.Origin, Origin: st.origins[rc.Origin],
+			Index: i, Name: rc.Name, Pattern: rc.Path, OriginName: rc.Origin, Origin: st.origins[rc.Origin],
 			Keys:    route.KeyMap{StripPrefix: rc.StripPrefix, AddPrefix: rc.AddPrefix, Index: rc.Index},
 			Methods: slices.Clone(rc.Methods), Policy: pol,
 		}
@@ -140,9 +155,44 @@ func buildOrigin(ctx context.Context, oc *config.Origin) (origin.Origin, error) 
 	return nil, errors.New("no origin type set")
 }
 
-// Close releases origins that hold resources (open folders).
+// Start begins the background work of authenticators (refreshing address lists and
+// keys). It stops when ctx ends or the State is closed.
+func (s *State) Start(ctx context.Context) {
+	for _, a := range s.auths {
+		if st, ok := a.(policy.Starter); ok {
+			st.Start(ctx)
+		}
+	}
+}
+
+// Loader is implemented by authenticators that can load their sources synchronously.
+type Loader interface {
+	Load(ctx context.Context) error
+}
+
+// LoadAuthenticators loads every authenticator's sources once, synchronously (for
+// `gatehouse explain`, which decides one request and exits). Failures are returned for
+// display; an authenticator that failed to load denies, as it would when serving.
+func (s *State) LoadAuthenticators(ctx context.Context) error {
+	var errs []error
+	for _, a := range s.auths {
+		if l, ok := a.(Loader); ok {
+			if err := l.Load(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", a.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close releases origins that hold resources (open folders) and stops authenticators.
 func (s *State) Close() error {
 	var errs []error
+	for _, a := range s.auths {
+		if c, ok := a.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
 	for _, o := range s.origins {
 		if c, ok := o.(io.Closer); ok {
 			errs = append(errs, c.Close())
@@ -150,6 +200,10 @@ func (s *State) Close() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Client returns the client address and scheme of r, believing forwarding headers only
+// from trusted proxies.
+func (s *State) Client(r *http.Request) (netip.Addr, string) { return s.proxies.Client(r) }
 
 // Match returns the route for a cleaned path.
 func (s *State) Match(path string) (*Route, bool) { return s.routes.Match(path) }
@@ -176,17 +230,32 @@ func (s *State) ProbeAll(ctx context.Context, log *slog.Logger) {
 	wg.Wait()
 }
 
-// Ready reports whether every origin has answered a probe at least once, and the last
-// result of each.
+// Ready reports whether every origin has answered a probe at least once and every
+// authenticator has loaded what it needs, with the state of each (authenticators are
+// listed as "auth:ROUTE/NAME").
 func (s *State) Ready() (bool, map[string]ProbeResult) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := make(map[string]ProbeResult, len(s.origins))
 	ready := true
 	for name := range s.origins {
 		r := s.probes[name]
 		out[name] = r
 		ready = ready && r.Ever
+	}
+	s.mu.Unlock()
+	for _, rt := range s.routes.Values() {
+		for _, a := range rt.Policy.Authenticators {
+			rd, ok := a.(policy.Readier)
+			if !ok {
+				continue
+			}
+			r := ProbeResult{OK: true, Ever: true, Checked: time.Now()}
+			if err := rd.Ready(); err != nil {
+				r = ProbeResult{Error: err.Error(), Checked: time.Now()}
+				ready = false
+			}
+			out["auth:"+rt.Name+"/"+a.Name()] = r
+		}
 	}
 	return ready, out
 }

@@ -125,6 +125,15 @@ func (t *Table[T]) Match(path string) (T, bool) {
 	return zero, false
 }
 
+// Values returns the table's values in match order.
+func (t *Table[T]) Values() []T {
+	out := make([]T, len(t.entries))
+	for i := range t.entries {
+		out[i] = t.entries[i].val
+	}
+	return out
+}
+
 // KeyMap turns a cleaned request path into an object key.
 type KeyMap struct {
 	// StripPrefix is removed from the start of the path when present.

@@ -43,7 +43,7 @@ type Options struct {
 // Run serves until ctx is done.
 func Run(ctx context.Context, o Options) error {
 	cfg := o.Config
-	st, err := gateway.Build(ctx, cfg)
+	st, err := gateway.Build(ctx, cfg, o.Log)
 	if err != nil {
 		return err
 	}
@@ -91,6 +91,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
+	st.Start(loopCtx)
 	go probeLoop(loopCtx, h, o.Log)
 	hup := make(chan os.Signal, 1)
 	if o.Reload != nil {
@@ -149,14 +150,22 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 		o.Log.Error("reload refused: configuration invalid, keeping the running one", "errors", err.Error())
 		return
 	}
-	st, err := gateway.Build(ctx, cfg)
+	st, err := gateway.Build(ctx, cfg, o.Log)
 	if err != nil {
 		o.Log.Error("reload refused: building failed, keeping the running one", "errors", err.Error())
 		return
 	}
+	// Load address lists and key sets before the swap: a State whose sources have not
+	// loaded denies, and the running one is known good.
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := st.LoadAuthenticators(pctx); err != nil {
+		st.Close()
+		o.Log.Error("reload refused: authenticator sources did not load, keeping the running configuration", "errors", err.Error())
+		return
+	}
+	st.Start(ctx) // stopped by st.Close when it is replaced in turn
 	st.ProbeAll(pctx, o.Log)
-	cancel()
 	old := h.Swap(st)
 	if restartOnly(old.Config, cfg) {
 		o.Log.Warn("server.listen, server.tls, server timeouts, admin and log settings changed: they take effect on restart only")

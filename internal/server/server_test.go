@@ -263,7 +263,7 @@ routes: [{path: /a.txt, origin: files, public: true}]
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = gateway.Build(context.Background(), cfg)
+	_, err = gateway.Build(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "gatehouse.yaml:2: server.tls") {
 		t.Fatalf("got %v, want an error naming server.tls at line 2", err)
 	}

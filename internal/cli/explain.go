@@ -1,0 +1,261 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/lambdaedge"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
+)
+
+type explainFlags struct {
+	config   string
+	clientIP string
+	headers  []string
+	event    string
+	json     bool
+	timeout  time.Duration
+}
+
+// Exit statuses of explain: allowed, denied; 1 is a usage or configuration error.
+const (
+	explainAllowed = 0
+	explainDenied  = 2
+)
+
+func newExplain(std IO) *cobra.Command {
+	var f explainFlags
+	cmd := &cobra.Command{
+		Use:   "explain --config FILE [METHOD] URL | --event FILE",
+		Short: "Show what gatehouse would do with a request, without serving: route, each authenticator's verdict, decision, origin key",
+		Long: `explain runs a request through the same code that serves it: path cleaning, route
+matching, CORS, every authenticator of the route (address lists and key sets are loaded
+first), the decision and the object key. It does not contact the origin.
+
+The request comes from arguments (explain GET https://files.example.com/a.txt
+--client-ip 192.0.2.7 -H 'Authorization: Bearer ...') or from a CloudFront Lambda@Edge
+viewer-request event (--event event.json).
+
+Exit status: 0 allowed, 2 denied, 1 on a usage or configuration error.`,
+		Args: cobra.RangeArgs(0, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := f.request(args)
+			if err != nil {
+				return &exitError{code: 1, msg: err.Error()}
+			}
+			cfg, err := config.Load(f.config)
+			if err != nil {
+				return err
+			}
+			st, err := gateway.Build(cmd.Context(), cfg, slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
+			defer cancel()
+			loadErr := st.LoadAuthenticators(ctx)
+			client, scheme := st.Client(r)
+			plan := st.Resolve(ctx, r, &policy.Request{HTTP: r, Client: client, Scheme: scheme})
+			rep := newReport(r, client, plan, loadErr)
+			if f.json {
+				enc := json.NewEncoder(std.Stdout)
+				enc.SetIndent("", "  ")
+				enc.SetEscapeHTML(false)
+				enc.Encode(rep)
+			} else {
+				rep.print(std.Stdout)
+			}
+			if !rep.Allowed {
+				return &exitError{code: explainDenied}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&f.config, "config", "c", "gatehouse.yaml", "configuration file")
+	cmd.Flags().StringVar(&f.clientIP, "client-ip", "192.0.2.1", "address of the connecting peer")
+	cmd.Flags().StringArrayVarP(&f.headers, "header", "H", nil, "request header 'Name: value' (repeatable)")
+	cmd.Flags().StringVar(&f.event, "event", "", "a Lambda@Edge viewer-request event JSON file ('-' for stdin)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 20*time.Second, "how long to wait for address lists and key sets to load")
+	return cmd
+}
+
+// request builds the request to explain from the flags.
+func (f *explainFlags) request(args []string) (*http.Request, error) {
+	if f.event != "" {
+		if len(args) > 0 || len(f.headers) > 0 {
+			return nil, fmt.Errorf("--event takes no URL, METHOD or -H: the event carries them")
+		}
+		in := io.Reader(os.Stdin)
+		if f.event != "-" {
+			file, err := os.Open(f.event)
+			if err != nil {
+				return nil, err
+			}
+			defer file.Close()
+			in = file
+		}
+		return lambdaedge.Request(in)
+	}
+	method, target := http.MethodGet, ""
+	switch len(args) {
+	case 1:
+		target = args[0]
+	case 2:
+		method, target = strings.ToUpper(args[0]), args[1]
+	default:
+		return nil, fmt.Errorf("give a URL (and optionally a method before it), or --event FILE")
+	}
+	u, err := url.Parse(target)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("want an absolute http(s) URL, got %q", target)
+	}
+	ip, err := netip.ParseAddr(f.clientIP)
+	if err != nil {
+		return nil, fmt.Errorf("--client-ip: not an address: %q", f.clientIP)
+	}
+	r := &http.Request{Method: method, URL: u, Host: u.Host, Header: http.Header{}, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		RemoteAddr: net.JoinHostPort(ip.String(), "0"), RequestURI: u.RequestURI()}
+	if u.Scheme == "https" {
+		r.TLS = &tls.ConnectionState{}
+	}
+	for _, h := range f.headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("-H %q: want 'Name: value'", h)
+		}
+		r.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return r, nil
+}
+
+// report is explain's output.
+type report struct {
+	Method    string            `json:"method"`
+	URL       string            `json:"url"`
+	Client    string            `json:"client_ip"`
+	Path      string            `json:"path"`
+	Route     *reportRoute      `json:"route"`
+	Preflight bool              `json:"preflight,omitempty"`
+	Steps     []reportStep      `json:"authenticators"`
+	Allowed   bool              `json:"allowed"`
+	Status    int               `json:"status,omitempty"`
+	Reason    string            `json:"reason"`
+	Key       string            `json:"key,omitempty"`
+	Headers   map[string]string `json:"headers,omitempty"`
+	LoadError string            `json:"load_error,omitempty"`
+}
+
+type reportRoute struct {
+	Index   int    `json:"index"`
+	Name    string `json:"name"`
+	Pattern string `json:"pattern"`
+	Origin  string `json:"origin"`
+	Public  bool   `json:"public"`
+	Mode    string `json:"mode,omitempty"`
+}
+
+type reportStep struct {
+	Name    string `json:"name"`
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
+}
+
+func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr error) *report {
+	rep := &report{Method: r.Method, URL: r.URL.String(), Client: client.String(), Path: p.Path,
+		Preflight: p.Preflight, Status: p.Status, Key: p.Key, Steps: []reportStep{}}
+	if !client.IsValid() {
+		rep.Client = "unknown"
+	}
+	if loadErr != nil {
+		rep.LoadError = loadErr.Error()
+	}
+	if rt := p.Route; rt != nil {
+		rep.Route = &reportRoute{Index: rt.Index, Name: rt.Name, Pattern: rt.Pattern, Origin: rt.OriginName, Public: rt.Policy.Public}
+		if !rt.Policy.Public {
+			rep.Route.Mode = map[bool]string{true: "all", false: "any"}[rt.Policy.Mode == policy.All]
+		}
+	}
+	for _, s := range p.Decision.Steps {
+		rep.Steps = append(rep.Steps, reportStep{s.Name, s.Outcome, s.Detail})
+	}
+	rep.Allowed = p.Status == 0 || p.Status == http.StatusNoContent
+	rep.Reason = p.Decision.Reason
+	if p.Cause != nil && !rep.Allowed {
+		rep.Reason = p.Cause.Error()
+	}
+	if len(p.Header) > 0 {
+		rep.Headers = map[string]string{}
+		for k, v := range p.Header {
+			rep.Headers[k] = strings.Join(v, ", ")
+		}
+	}
+	return rep
+}
+
+func (rep *report) print(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "request\t%s %s (client %s)\n", rep.Method, rep.URL, rep.Client)
+	if rep.Path == "" {
+		fmt.Fprintf(tw, "path\trefused\n")
+	} else {
+		fmt.Fprintf(tw, "path\t%s\n", rep.Path)
+	}
+	if rt := rep.Route; rt != nil {
+		fmt.Fprintf(tw, "route\troutes[%d] %q (pattern %s, origin %s)\n", rt.Index, rt.Name, rt.Pattern, rt.Origin)
+		switch {
+		case rep.Preflight:
+			fmt.Fprintf(tw, "auth\tCORS preflight: answered without authenticators\n")
+		case rt.Public:
+			fmt.Fprintf(tw, "auth\tpublic route\n")
+		default:
+			fmt.Fprintf(tw, "auth\tmode %s, %d authenticator(s) ran\n", rt.Mode, len(rep.Steps))
+		}
+	} else if rep.Path != "" {
+		fmt.Fprintf(tw, "route\tnone matches\n")
+	}
+	for i, s := range rep.Steps {
+		fmt.Fprintf(tw, "  %d. %s\t%s: %s\n", i+1, s.Name, s.Outcome, s.Detail)
+	}
+	verdict := "DENY"
+	if rep.Allowed {
+		verdict = "ALLOW"
+	}
+	fmt.Fprintf(tw, "decision\t%s: %s\n", verdict, rep.Reason)
+	switch {
+	case rep.Key != "":
+		fmt.Fprintf(tw, "result\tfetch key %q from origin %s\n", rep.Key, rep.Route.Origin)
+	default:
+		fmt.Fprintf(tw, "result\t%d %s, without contacting the origin\n", rep.Status, http.StatusText(rep.Status))
+	}
+	keys := make([]string, 0, len(rep.Headers))
+	for k := range rep.Headers {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(tw, "header\t%s: %s\n", k, rep.Headers[k])
+	}
+	if rep.LoadError != "" {
+		fmt.Fprintf(tw, "warning\tsome sources did not load (their authenticators deny): %s\n", rep.LoadError)
+	}
+	tw.Flush()
+}
