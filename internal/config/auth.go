@@ -15,10 +15,11 @@ type Auth struct {
 // AuthMethod is one authenticator. Exactly one of its kinds is set.
 type AuthMethod struct {
 	// Name labels the authenticator in logs and `gatehouse explain`; default: its kind.
-	Name  string     `yaml:"name"`
-	IP    *IPAuth    `yaml:"ip"`
-	Basic *BasicAuth `yaml:"basic"`
-	JWT   *JWTAuth   `yaml:"jwt"`
+	Name   string      `yaml:"name"`
+	IP     *IPAuth     `yaml:"ip"`
+	Basic  *BasicAuth  `yaml:"basic"`
+	JWT    *JWTAuth    `yaml:"jwt"`
+	Signed *SignedAuth `yaml:"signed"`
 }
 
 // Kind is the authenticator's kind ("ip", "basic", "jwt"), or "" when none is set.
@@ -30,8 +31,39 @@ func (m *AuthMethod) Kind() string {
 		return "basic"
 	case m.JWT != nil:
 		return "jwt"
+	case m.Signed != nil:
+		return "signed"
 	}
 	return ""
+}
+
+// SignedAuth accepts CloudFront-format signed URLs and signed cookies made with a key of
+// one of the trusted key groups.
+type SignedAuth struct {
+	// KeyGroups names entries of the top-level key_groups section.
+	KeyGroups []string `yaml:"key_groups"`
+	// Hosts are the public host names signed URLs are made for. A signed resource is
+	// rebuilt as scheme://HOST/path?query; the request's Host must be one of these (when
+	// set), which is what makes signatures portable behind load balancers and CDNs.
+	Hosts []string `yaml:"hosts"`
+	// Cookies accepts CloudFront-* signed cookies (default true); signed URL parameters
+	// always win over cookies.
+	Cookies *bool `yaml:"cookies"`
+	// CacheSize bounds the cache of verified signatures (default 10000).
+	CacheSize int `yaml:"cache_size"`
+}
+
+// KeyGroup is a set of public keys trusted together (CloudFront's key groups). Several
+// keys allow rotation: old and new both verify until the old one is removed.
+type KeyGroup struct {
+	Keys []*PublicKey `yaml:"keys"`
+}
+
+// PublicKey is one RSA (2048+) or ECDSA P-256 public key, PEM, by its key ID.
+type PublicKey struct {
+	ID   string `yaml:"id"`
+	File string `yaml:"file"`
+	PEM  string `yaml:"pem"`
 }
 
 // IPAuth allows client addresses in the union of its sources. A source that has never
@@ -145,6 +177,7 @@ const (
 	DefaultJWTLeeway        = 30 * time.Second
 	DefaultJWTMinRefresh    = time.Minute
 	DefaultCORSMaxAge       = 10 * time.Minute
+	DefaultSignedCacheSize  = 10000
 )
 
 // DefaultSGPorts are the ports whose ingress rules an ip security_groups source reads.
@@ -186,6 +219,9 @@ func (a *Auth) applyDefaults() {
 			if b.MaxFailures == 0 {
 				b.MaxFailures = DefaultBasicMaxFailures
 			}
+		}
+		if sg := m.Signed; sg != nil && sg.CacheSize == 0 {
+			sg.CacheSize = DefaultSignedCacheSize
 		}
 		if j := m.JWT; j != nil {
 			if len(j.Algorithms) == 0 {

@@ -12,6 +12,8 @@ type Config struct {
 	Admin   Admin              `yaml:"admin"`
 	Log     Log                `yaml:"log"`
 	Origins map[string]*Origin `yaml:"origins"`
+	// KeyGroups are named sets of public keys for signed URLs and cookies.
+	KeyGroups map[string]*KeyGroup `yaml:"key_groups"`
 	// Routes are matched in file order; the first whose path pattern matches wins.
 	Routes []*Route `yaml:"routes"`
 

@@ -37,6 +37,7 @@ func (cfg *Config) validate(c *collector) {
 		validateOrigin(c, "origins."+name, name, cfg.Origins[name])
 	}
 
+	validateKeyGroups(c, cfg.KeyGroups)
 	if len(cfg.Routes) == 0 {
 		c.addf("routes", "at least one route is required")
 	}
@@ -47,7 +48,7 @@ func (cfg *Config) validate(c *collector) {
 			c.addf(p, "empty route")
 			continue
 		}
-		validateRoute(c, p, r, cfg.Origins)
+		validateRoute(c, p, r, cfg)
 		if j, dup := routeNames[r.Name]; dup {
 			c.addf(p+".name", "route name %q is already used by routes[%d]", r.Name, j)
 		} else {
@@ -134,7 +135,8 @@ func validateOrigin(c *collector, p, name string, o *Origin) {
 	}
 }
 
-func validateRoute(c *collector, p string, r *Route, origins map[string]*Origin) {
+func validateRoute(c *collector, p string, r *Route, cfg *Config) {
+	origins := cfg.Origins
 	switch {
 	case r.Path == "":
 		c.addf(p+".path", "required")
@@ -189,7 +191,7 @@ func validateRoute(c *collector, p string, r *Route, origins map[string]*Origin)
 	case !r.Public && r.Auth == nil:
 		c.addf(p, "route %q has no auth section: add one, or set public: true to serve it to anyone", r.Name)
 	case r.Auth != nil:
-		validateAuth(c, p+".auth", r.Auth)
+		validateAuth(c, p+".auth", r.Auth, cfg.KeyGroups)
 	}
 	if r.CORS != nil {
 		validateCORS(c, p+".cors", r.CORS)

@@ -12,23 +12,23 @@ import (
 // "signed" with one of them as an HMAC secret; "none" is absent for the obvious reason.
 var JWTAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
-func validateAuth(c *collector, p string, a *Auth) {
+func validateAuth(c *collector, p string, a *Auth, groups map[string]*KeyGroup) {
 	oneOf(c, p+".mode", a.Mode, "any", "all")
 	names := map[string]int{}
 	for i, m := range a.Methods {
 		mp := fmt.Sprintf("%s.methods[%d]", p, i)
 		if m == nil {
-			c.addf(mp, "empty authenticator: set one of ip, basic, jwt")
+			c.addf(mp, "empty authenticator: set one of ip, basic, jwt, signed")
 			continue
 		}
 		n := 0
-		for _, set := range []bool{m.IP != nil, m.Basic != nil, m.JWT != nil} {
+		for _, set := range []bool{m.IP != nil, m.Basic != nil, m.JWT != nil, m.Signed != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			c.addf(mp, "set exactly one of ip, basic, jwt (got %d)", n)
+			c.addf(mp, "set exactly one of ip, basic, jwt, signed (got %d)", n)
 			continue
 		}
 		if j, dup := names[m.Name]; dup {
@@ -42,6 +42,8 @@ func validateAuth(c *collector, p string, a *Auth) {
 			validateBasic(c, mp+".basic", m.Basic)
 		case m.JWT != nil:
 			validateJWT(c, mp+".jwt", m.JWT)
+		case m.Signed != nil:
+			validateSigned(c, mp+".signed", m.Signed, groups)
 		}
 	}
 }
@@ -247,4 +249,51 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+func validateSigned(c *collector, p string, s *SignedAuth, groups map[string]*KeyGroup) {
+	if len(s.KeyGroups) == 0 {
+		c.addf(p+".key_groups", "required: name at least one entry of the top-level key_groups")
+	}
+	for i, g := range s.KeyGroups {
+		if _, ok := groups[g]; !ok {
+			c.addf(fmt.Sprintf("%s.key_groups[%d]", p, i), "no key group named %q in key_groups", g)
+		}
+	}
+	for i, h := range s.Hosts {
+		if h == "" || strings.ContainsAny(h, "/?#@ *") {
+			c.addf(fmt.Sprintf("%s.hosts[%d]", p, i), "want a host name (with an optional :port), got %q", h)
+		}
+	}
+	if s.CacheSize < 0 {
+		c.addf(p+".cache_size", "must not be negative")
+	}
+}
+
+func validateKeyGroups(c *collector, groups map[string]*KeyGroup) {
+	for name, g := range groups {
+		gp := "key_groups." + name
+		if g == nil || len(g.Keys) == 0 {
+			c.addf(gp, "a key group needs at least one key")
+			continue
+		}
+		ids := map[string]bool{}
+		for i, k := range g.Keys {
+			kp := fmt.Sprintf("%s.keys[%d]", gp, i)
+			if k == nil {
+				c.addf(kp, "empty key")
+				continue
+			}
+			if k.ID == "" || strings.ContainsAny(k.ID, " \t\r\n;=,") {
+				c.addf(kp+".id", "want a key ID such as K2JCJMDEHXQW5F, got %q", k.ID)
+			}
+			if ids[k.ID] {
+				c.addf(kp+".id", "duplicate key ID %q in this group", k.ID)
+			}
+			ids[k.ID] = true
+			if (k.File == "") == (k.PEM == "") {
+				c.addf(kp, "set exactly one of file and pem")
+			}
+		}
+	}
 }
