@@ -6,12 +6,11 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/internal/config"
-	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
@@ -27,11 +26,7 @@ func newCheck(std IO) *cobra.Command {
 		Short: "Validate a configuration: build everything except the listeners, report every error",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(f.config)
-			if err != nil {
-				return err
-			}
-			st, err := gateway.Build(cmd.Context(), cfg, slog.New(slog.DiscardHandler))
+			cfg, st, err := loadAndBuild(cmd.Context(), f.config)
 			if err != nil {
 				return err
 			}
@@ -47,6 +42,7 @@ func newCheck(std IO) *cobra.Command {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 				defer cancel()
 				st.ProbeAll(ctx, slog.New(slog.DiscardHandler))
+				st.LoadAuthenticators(ctx) // failures show in Ready below
 				ready, res := st.Ready()
 				names := make([]string, 0, len(res))
 				for n := range res {
@@ -58,10 +54,14 @@ func newCheck(std IO) *cobra.Command {
 					if !res[n].OK {
 						status = "FAILED: " + res[n].Error
 					}
-					fmt.Fprintf(std.Stdout, "origin %s: %s\n", n, status)
+					kind := "origin "
+					if strings.HasPrefix(n, "auth:") {
+						kind = ""
+					}
+					fmt.Fprintf(std.Stdout, "%s%s: %s\n", kind, n, status)
 				}
 				if !ready {
-					return &exitError{code: 1, msg: "some origins did not answer the probe"}
+					return &exitError{code: 1, msg: "some origins or authenticator sources did not answer the probe"}
 				}
 			}
 			fmt.Fprintf(std.Stdout, "%s: OK (%d routes, %d origins)\n", f.config, len(cfg.Routes), len(cfg.Origins))
@@ -69,6 +69,6 @@ func newCheck(std IO) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVarP(&f.config, "config", "c", "gatehouse.yaml", "configuration file")
-	cmd.Flags().BoolVar(&f.probe, "probe", false, "also contact every origin (bucket exists, credentials work)")
+	cmd.Flags().BoolVar(&f.probe, "probe", false, "also contact every origin (bucket exists, credentials work) and load every authenticator's address lists and keys")
 	return cmd
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -19,7 +18,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/lambdaedge"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
@@ -60,11 +58,7 @@ Exit status: 0 allowed, 2 denied, 1 on a usage or configuration error.`,
 			if err != nil {
 				return &exitError{code: 1, msg: err.Error()}
 			}
-			cfg, err := config.Load(f.config)
-			if err != nil {
-				return err
-			}
-			st, err := gateway.Build(cmd.Context(), cfg, slog.New(slog.DiscardHandler))
+			_, st, err := loadAndBuild(cmd.Context(), f.config)
 			if err != nil {
 				return err
 			}
