@@ -481,8 +481,19 @@ func TestDemo(t *testing.T) {
 		}
 	})
 	t.Run("protected", func(t *testing.T) {
-		if code, _, body := get(t, base+"/private/report.txt"); code != 403 || strings.Contains(body, "report") {
-			t.Errorf("GET /private/report.txt = %d %q, want 403 without the file", code, body)
+		if code, _, body := get(t, base+"/private/report.txt"); code != 401 || strings.Contains(body, "report") {
+			t.Errorf("GET /private/report.txt = %d %q, want 401 without the file", code, body)
+		}
+		if code, _, body := get(t, base+"/private/report.txt", "Authorization", "Basic ZGVtbzp3cm9uZw=="); code != 401 || strings.Contains(body, "report") {
+			t.Errorf("GET /private/report.txt as demo:wrong = %d %q, want 401", code, body)
+		}
+		if code, _, body := get(t, base+"/private/report.txt", "Authorization", "Basic ZGVtbzpkZW1v"); code != 200 || !strings.Contains(body, "report") {
+			t.Errorf("GET /private/report.txt as demo:demo = %d %q, want 200 with the file", code, body)
+		}
+	})
+	t.Run("blocked", func(t *testing.T) {
+		if code, _, body := get(t, base+"/blocked/report.txt"); code != 403 || strings.Contains(body, "Nobody") {
+			t.Errorf("GET /blocked/report.txt = %d %q, want 403 without the file", code, body)
 		}
 	})
 	t.Run("no route", func(t *testing.T) {

@@ -50,12 +50,13 @@ func newDemo(std IO) *cobra.Command {
 
   %-45s public home page (index document)
   %-45s public file; try: curl -H 'Range: bytes=0-4' ...
-  %-45s protected route: 403 (no authenticator configured)
+  %-45s protected: 401 without credentials; try curl -u demo:demo
+  %-45s blocked on purpose: 403 for everyone
   %-45s no route matches: 404
   %-45s readiness, on the admin listener
 
 Press Ctrl-C to stop. Access log lines follow.
-`, dir, base+"/", base+"/public/hello.txt", base+"/private/report.txt", base+"/nowhere", "http://"+admin+"/readyz")
+`, dir, base+"/", base+"/public/hello.txt", base+"/private/report.txt", base+"/blocked/report.txt", base+"/nowhere", "http://"+admin+"/readyz")
 			})
 		},
 	}

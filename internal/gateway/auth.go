@@ -4,6 +4,8 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/gatehouse-dev/gatehouse/internal/auth/basicauth"
+	"github.com/gatehouse-dev/gatehouse/internal/auth/jwtauth"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
@@ -13,6 +15,10 @@ import (
 func buildAuthenticator(m *config.AuthMethod, log *slog.Logger) (policy.Authenticator, error) {
 	log = log.With("authenticator", m.Name)
 	switch {
+	case m.Basic != nil:
+		return basicauth.New(m.Name, m.Basic, basicauth.Options{Logger: log})
+	case m.JWT != nil:
+		return jwtauth.New(m.Name, m.JWT, jwtauth.Options{Logger: log})
 	}
 	return nil, errors.New("no authenticator kind set")
 }
