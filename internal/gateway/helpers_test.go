@@ -40,11 +40,17 @@ func startGateway(t *testing.T, yamlText string, env map[string]string) *gw {
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := st.LoadAuthenticators(ctx); err != nil {
+		t.Logf("authenticator sources: %v", err)
+	}
+	st.Start(ctx)
 	access := &syncBuffer{}
 	h := gateway.NewHandler(st, slog.New(slog.DiscardHandler), slog.New(slog.NewJSONHandler(access, nil)))
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		srv.Close()
+		cancel()
 		st.Close()
 	})
 	return &gw{Server: srv, access: access, state: st}
