@@ -227,7 +227,11 @@ func (rep *report) print(w io.Writer) {
 		fmt.Fprintf(tw, "route\tnone matches\n")
 	}
 	for i, s := range rep.Steps {
-		fmt.Fprintf(tw, "  %d. %s\t%s: %s\n", i+1, s.Name, s.Outcome, s.Detail)
+		if s.Detail == s.Outcome {
+			fmt.Fprintf(tw, "  %d. %s\t%s\n", i+1, s.Name, s.Outcome)
+		} else {
+			fmt.Fprintf(tw, "  %d. %s\t%s: %s\n", i+1, s.Name, s.Outcome, s.Detail)
+		}
 	}
 	verdict := "DENY"
 	if rep.Allowed {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth/basicauth"
+	"github.com/gatehouse-dev/gatehouse/internal/auth/ipauth"
 	"github.com/gatehouse-dev/gatehouse/internal/auth/jwtauth"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
@@ -12,9 +13,11 @@ import (
 
 // buildAuthenticator constructs one configured authenticator. Constructors must not touch
 // the network: `gatehouse check` builds without starting.
-func buildAuthenticator(m *config.AuthMethod, log *slog.Logger) (policy.Authenticator, error) {
+func buildAuthenticator(m *config.AuthMethod, groups map[string]*config.KeyGroup, log *slog.Logger) (policy.Authenticator, error) {
 	log = log.With("authenticator", m.Name)
 	switch {
+	case m.IP != nil:
+		return ipauth.New(m.Name, m.IP, ipauth.Options{Logger: log})
 	case m.Basic != nil:
 		return basicauth.New(m.Name, m.Basic, basicauth.Options{Logger: log})
 	case m.JWT != nil:

@@ -104,7 +104,7 @@ routes:
 	teacher := is.token(t, []string{"teachers"}, time.Hour)
 	expired := is.token(t, []string{"students"}, -time.Hour)
 	basic := "Basic YWxpY2U6d29uZGVybGFuZA==" // alice:wonderland
-	wrongBasic := "Basic YWxpY2U6bm9wZQ=="      // alice:nope
+	wrongBasic := "Basic YWxpY2U6bm9wZQ=="    // alice:nope
 
 	for _, tc := range []struct {
 		name, path string

@@ -115,7 +115,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State,
 				pol.Mode = policy.All
 			}
 			for j, m := range rc.Auth.Methods {
-				a, err := buildAuthenticator(m, log)
+				a, err := buildAuthenticator(m, cfg.KeyGroups, log)
 				if err != nil {
 					errs = append(errs, cfg.Errorf(fmt.Sprintf("routes[%d].auth.methods[%d]", i, j), "%v", err))
 					continue

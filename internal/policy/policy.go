@@ -8,9 +8,12 @@
 // authenticator must establish an identity; the first that does not decides the denial.
 // A denial's status is: 401 when credentials are missing or invalid, 403 when they are
 // valid but not allowed, 429 when the client failed too often recently, 503 when an
-// authenticator could not decide (an outage). Under "any", the denial reported is the
-// most serious one seen (outage, then rate limit, then 403, then 401). A route whose
-// policy lists no authenticators denies everything with 403.
+// authenticator could not decide (an outage). Under "any", the status is the one that
+// tells the client what could still get it in: 429 first (stop trying), then 401 with
+// every challenge (an authenticator would accept credentials the client has not sent,
+// e.g. a password from someone off the office network), then 503 (one that could not
+// decide might allow once it can), then 403. A route whose policy lists no
+// authenticators denies everything with 403.
 package policy
 
 import (
@@ -19,6 +22,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
+	"strings"
 )
 
 // Identity is who a request comes from, normalised across authenticators.
@@ -143,7 +147,13 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 			continue
 		}
 		d := denial(a, err)
-		steps = append(steps, Step{Name: a.Name(), Outcome: outcome(err), Detail: err.Error()})
+		oc := outcome(err)
+		detail := strings.TrimPrefix(err.Error(), oc)
+		detail = strings.TrimPrefix(detail, ": ")
+		if detail == "" {
+			detail = oc
+		}
+		steps = append(steps, Step{Name: a.Name(), Outcome: oc, Detail: detail})
 		if c, ok := a.(Challenger); ok && d.Status == http.StatusUnauthorized {
 			if v := c.Challenge(err); v != "" {
 				challenges = append(challenges, v)
@@ -161,6 +171,16 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 		return Decision{Allow: true, Reason: fmt.Sprintf("all %d authenticators passed: %s", len(p.Authenticators), describe(id)), Identity: id, Steps: steps}
 	}
 	worst.Challenges, worst.Steps = challenges, steps
+	if len(steps) > 1 {
+		parts := make([]string, len(steps))
+		for i, st := range steps {
+			parts[i] = st.Name + ": " + st.Outcome
+			if st.Detail != st.Outcome {
+				parts[i] += " (" + st.Detail + ")"
+			}
+		}
+		worst.Reason = strings.Join(parts, "; ")
+	}
 	return *worst
 }
 
@@ -191,15 +211,15 @@ func denial(a Authenticator, err error) Decision {
 	return Decision{Status: http.StatusServiceUnavailable, Reason: reason + " (outage: denied)"}
 }
 
-// rank orders denials for mode any: an outage outranks "not allowed", which outranks
-// "who are you?", so the response tells the client the most useful true thing.
+// rank orders denials for mode any (see the package comment): the response tells the
+// client the most useful true thing.
 func rank(status int) int {
 	switch status {
-	case http.StatusServiceUnavailable:
-		return 4
 	case http.StatusTooManyRequests:
+		return 4
+	case http.StatusUnauthorized:
 		return 3
-	case http.StatusForbidden:
+	case http.StatusServiceUnavailable:
 		return 2
 	}
 	return 1
