@@ -7,6 +7,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/auth/basicauth"
 	"github.com/gatehouse-dev/gatehouse/internal/auth/ipauth"
 	"github.com/gatehouse-dev/gatehouse/internal/auth/jwtauth"
+	"github.com/gatehouse-dev/gatehouse/internal/auth/signedauth"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
@@ -22,6 +23,8 @@ func buildAuthenticator(m *config.AuthMethod, groups map[string]*config.KeyGroup
 		return basicauth.New(m.Name, m.Basic, basicauth.Options{Logger: log})
 	case m.JWT != nil:
 		return jwtauth.New(m.Name, m.JWT, jwtauth.Options{Logger: log})
+	case m.Signed != nil:
+		return signedauth.New(m.Name, m.Signed, groups, signedauth.Options{})
 	}
 	return nil, errors.New("no authenticator kind set")
 }

@@ -1,0 +1,209 @@
+// Package signedauth is the "signed" authenticator: it accepts requests carrying a
+// CloudFront-format signed URL or signed cookies made with a key of one of the trusted
+// key groups, so applications that sign for CloudFront sign for gatehouse unchanged.
+//
+// The signed resource is rebuilt from what the client asked for: the scheme the client
+// used (policy.Request.Scheme: the gateway resolves a trusted proxy's forwarded proto),
+// the request's Host (lower-cased, without the scheme's default port; when the
+// configuration lists hosts it must be one of them), the escaped path as sent, and the
+// query minus the signing parameters (cfsign.StripQuery). Behind a load balancer or
+// another CDN, configure hosts with the public name the URLs are signed for, and make
+// sure the proxy passes that Host through and is trusted for X-Forwarded-Proto.
+//
+// Outcomes: no signing parameters and no CloudFront-* cookies is policy.ErrNoCredentials
+// (another authenticator may apply). Any verification failure (unknown key, malformed
+// policy, bad signature, expired, not yet valid, wrong address, resource not covered,
+// unsupported hash, a host not listed) is policy.ErrForbidden, as CloudFront answers 403
+// for all of them; the error's text is the specific reason for the log, and it also
+// wraps the cfsign reason for errors.Is. Success is the identity "key:<key ID>".
+package signedauth
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cfsign"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
+)
+
+var _ policy.Authenticator = (*Authenticator)(nil)
+
+// QueryParams returns the query parameters a signed URL adds (Expires, Policy,
+// Signature, Key-Pair-Id, Hash-Algorithm). The gateway removes them, by their decoded
+// names as cfsign.StripQuery does, before any origin call or cache key. A fresh slice.
+func QueryParams() []string { return cfsign.SigningParams() }
+
+// Options are the runtime dependencies of an Authenticator. The zero value is usable.
+type Options struct {
+	// Now is the clock for policy times; nil uses time.Now.
+	Now func() time.Time
+}
+
+// Authenticator verifies CloudFront signed URLs and cookies. It is safe for concurrent
+// use and immutable: a configuration reload builds a new one (with a new cache).
+type Authenticator struct {
+	name     string
+	hosts    map[string]bool // normalised; empty: any host
+	cookies  bool
+	verifier *cfsign.Verifier
+	now      func() time.Time
+}
+
+// New builds the authenticator from its configuration and the top-level key groups,
+// reading key files now (relative paths are used as given, against the working
+// directory). Errors name the key group and key ID. Keys are RSA (2048 bits or more) or
+// ECDSA P-256, PEM "PUBLIC KEY" or "RSA PUBLIC KEY". A key ID listed in two trusted
+// groups must name the same key.
+func New(name string, cfg *config.SignedAuth, groups map[string]*config.KeyGroup, opts Options) (*Authenticator, error) {
+	if cfg == nil {
+		return nil, errors.New("signed: no configuration")
+	}
+	if len(cfg.KeyGroups) == 0 {
+		return nil, errors.New("signed: no key groups")
+	}
+	keys := map[string]crypto.PublicKey{}
+	from := map[string]string{} // key ID -> group it was first loaded from
+	for _, gname := range cfg.KeyGroups {
+		g := groups[gname]
+		if g == nil {
+			return nil, fmt.Errorf("signed: no key group named %q", gname)
+		}
+		for _, k := range g.Keys {
+			if k == nil {
+				continue
+			}
+			pub, err := loadKey(k)
+			if err != nil {
+				return nil, fmt.Errorf("key group %q, key %s: %w", gname, k.ID, err)
+			}
+			if prev, ok := keys[k.ID]; ok {
+				if eq, ok := prev.(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(pub) {
+					return nil, fmt.Errorf("key ID %s names different keys in key groups %q and %q", k.ID, from[k.ID], gname)
+				}
+				continue
+			}
+			keys[k.ID], from[k.ID] = pub, gname
+		}
+	}
+	size := cfg.CacheSize
+	if size == 0 {
+		size = config.DefaultSignedCacheSize
+	}
+	v, err := cfsign.NewVerifier(keys, cfsign.VerifierOptions{CacheSize: size})
+	if err != nil {
+		return nil, fmt.Errorf("signed: %w", err)
+	}
+	a := &Authenticator{name: name, cookies: cfg.Cookies == nil || *cfg.Cookies, verifier: v, now: opts.Now}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if len(cfg.Hosts) > 0 {
+		a.hosts = make(map[string]bool, len(cfg.Hosts))
+		for _, h := range cfg.Hosts {
+			h = strings.ToLower(h)
+			h = strings.TrimSuffix(strings.TrimSuffix(h, ":443"), ":80")
+			a.hosts[h] = true
+		}
+	}
+	return a, nil
+}
+
+func loadKey(k *config.PublicKey) (crypto.PublicKey, error) {
+	data := []byte(k.PEM)
+	if k.File != "" {
+		var err error
+		if data, err = os.ReadFile(k.File); err != nil {
+			return nil, err
+		}
+	}
+	pub, err := cfsign.ParsePublicKeyPEM(data)
+	if err != nil && k.File != "" {
+		return nil, fmt.Errorf("%s: %w", k.File, err)
+	}
+	return pub, err
+}
+
+// Name identifies the authenticator in reasons and logs.
+func (a *Authenticator) Name() string { return a.name }
+
+// denied is a verification failure: policy.ErrForbidden for the decision, the cfsign
+// reason for the log and for errors.Is.
+type denied struct{ err error }
+
+// Error is the specific reason alone: the policy prefixes the authenticator's name.
+func (d *denied) Error() string { return d.err.Error() }
+
+// Unwrap makes errors.Is find both policy.ErrForbidden and the cfsign reason.
+func (d *denied) Unwrap() []error { return []error{policy.ErrForbidden, d.err} }
+
+// Authenticate verifies the request's signed URL parameters or, when there are none and
+// cookies are enabled, its CloudFront-* cookies.
+func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*policy.Identity, error) {
+	if r == nil || r.HTTP == nil || r.HTTP.URL == nil {
+		return nil, fmt.Errorf("%w (no request)", policy.ErrNoCredentials)
+	}
+	req := r.HTTP
+	qc, qerr := cfsign.QueryCredentials(req.URL.RawQuery)
+	var cc cfsign.Credentials
+	if a.cookies {
+		cc = cfsign.CookieCredentials(req.Cookies())
+	}
+	if qerr == nil && qc.Empty() && cc.Empty() {
+		return nil, fmt.Errorf("%w (no signed URL parameters or CloudFront cookies)", policy.ErrNoCredentials)
+	}
+	if qerr != nil {
+		return nil, &denied{qerr}
+	}
+	scheme := r.Scheme
+	if scheme != "http" && scheme != "https" {
+		scheme = "http"
+		if req.TLS != nil {
+			scheme = "https"
+		}
+	}
+	host := normalHost(req.Host, scheme)
+	if a.hosts != nil && !a.hosts[host] {
+		return nil, &denied{fmt.Errorf("host %q not signed for", clip(host))}
+	}
+	path := req.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	resource := scheme + "://" + host + path
+	if q := cfsign.StripQuery(req.URL.RawQuery); q != "" {
+		resource += "?" + q
+	}
+	res, err := a.verifier.Verify(cfsign.VerifyInput{
+		Resource: resource, Query: qc, Cookies: cc, Client: r.Client, Now: a.now(),
+	})
+	if err != nil {
+		return nil, &denied{err}
+	}
+	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "signed"}, nil
+}
+
+// normalHost lower-cases a Host header and drops the scheme's default port, as browsers
+// do when they send it.
+func normalHost(h, scheme string) string {
+	h = strings.ToLower(h)
+	switch {
+	case scheme == "https" && strings.HasSuffix(h, ":443"):
+		return strings.TrimSuffix(h, ":443")
+	case scheme == "http" && strings.HasSuffix(h, ":80"):
+		return strings.TrimSuffix(h, ":80")
+	}
+	return h
+}
+
+func clip(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "…"
+	}
+	return s
+}
