@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/internal/cfsign"
+	"github.com/gatehouse-dev/gatehouse/cfsign"
 )
 
 type signFlags struct {

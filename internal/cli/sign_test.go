@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/cfsign"
+	"github.com/gatehouse-dev/gatehouse/cfsign"
 )
 
 var keyIDPattern = regexp.MustCompile(`^K[A-Z2-7]{13}$`)

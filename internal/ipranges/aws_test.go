@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 const awsSample = `{"syncToken":"1787411825","createDate":"2026-08-22-15-17-05",
@@ -82,9 +84,9 @@ func TestParseAWSErrors(t *testing.T) {
 // TestParseAWSRealFile checks the parser against a real published list; the counts are
 // those documented in shared/reference/aws-formats.md.
 func TestParseAWSRealFile(t *testing.T) {
-	f, err := os.Open("../../../shared/testdata/aws/ip-ranges.json")
+	f, err := os.Open(testenv.SharedTestdata(t, "aws", "ip-ranges.json"))
 	if err != nil {
-		t.Skipf("shared test data not available: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	r, err := ParseAWS(f)

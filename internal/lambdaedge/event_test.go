@@ -4,12 +4,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 func TestRequestFromRealExample(t *testing.T) {
-	f, err := os.Open("../../../shared/testdata/aws/lambda-edge-viewer-request.json")
+	f, err := os.Open(testenv.SharedTestdata(t, "aws", "lambda-edge-viewer-request.json"))
 	if err != nil {
-		t.Skip("shared testdata not present:", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	r, err := Request(f)

@@ -13,7 +13,8 @@
 // every challenge (an authenticator would accept credentials the client has not sent,
 // e.g. a password from someone off the office network), then 503 (one that could not
 // decide might allow once it can), then 403. A route whose policy lists no
-// authenticators denies everything with 403.
+// authenticators denies everything with 403. A 401 that no authenticator can attach a
+// WWW-Authenticate challenge to becomes 403.
 package policy
 
 import (
@@ -161,6 +162,9 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 		}
 		if p.Mode == All {
 			d.Challenges, d.Steps = challenges, steps
+			if d.Status == http.StatusUnauthorized && len(challenges) == 0 {
+				d.Status = http.StatusForbidden // see below
+			}
 			return d
 		}
 		if worst == nil || rank(d.Status) > rank(worst.Status) {
@@ -171,6 +175,11 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 		return Decision{Allow: true, Reason: fmt.Sprintf("all %d authenticators passed: %s", len(p.Authenticators), describe(id)), Identity: id, Steps: steps}
 	}
 	worst.Challenges, worst.Steps = challenges, steps
+	if worst.Status == http.StatusUnauthorized && len(challenges) == 0 {
+		// A 401 must say how to authenticate; with nothing to offer (a route that
+		// accepts only signed URLs) the honest answer is 403, as CloudFront gives.
+		worst.Status = http.StatusForbidden
+	}
 	if len(steps) > 1 {
 		parts := make([]string, len(steps))
 		for i, st := range steps {

@@ -92,3 +92,26 @@ func TestDecideBrokenAuthenticatorDenies(t *testing.T) {
 		t.Fatalf("nil identity without error must deny as an outage, got %+v", d)
 	}
 }
+
+type silent struct{ err error }
+
+func (silent) Name() string { return "signed" }
+func (s silent) Authenticate(context.Context, *Request) (*Identity, error) {
+	return nil, s.err
+}
+
+// TestUnauthorizedWithoutChallengeIs403: a 401 must carry WWW-Authenticate; an
+// authenticator with no challenge (signed URLs) makes it a 403.
+func TestUnauthorizedWithoutChallengeIs403(t *testing.T) {
+	for _, mode := range []Mode{Any, All} {
+		d := (&Policy{Mode: mode, Authenticators: []Authenticator{silent{ErrNoCredentials}}}).Decide(context.Background(), &Request{})
+		if d.Allow || d.Status != http.StatusForbidden {
+			t.Errorf("mode %d: got %+v, want 403", mode, d)
+		}
+	}
+	var calls []string
+	d := (&Policy{Authenticators: []Authenticator{silent{ErrNoCredentials}, fake{name: "basic", err: ErrNoCredentials, calls: &calls}}}).Decide(context.Background(), &Request{})
+	if d.Status != http.StatusUnauthorized || len(d.Challenges) != 1 {
+		t.Errorf("with a challenger: got %+v, want 401 with its challenge", d)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/ipranges"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 const benchPrefixCount = 100_000
@@ -27,7 +28,7 @@ func benchAuth(b *testing.B) (a *Authenticator, hits, misses []netip.Addr) {
 			cidrs = append(cidrs, p.String())
 		}
 	}
-	if f, err := os.Open("../../../../shared/testdata/aws/ip-ranges.json"); err == nil {
+	if f, err := os.Open(testenv.SharedTestdata(b, "aws", "ip-ranges.json")); err == nil {
 		r, err := ipranges.ParseAWS(f)
 		f.Close()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 func urlAuth(t *testing.T, srv *listServer, u config.IPRangeURL, cidrs ...string) (*Authenticator, *logBuffer) {
@@ -157,9 +158,9 @@ func TestURLBackgroundRefresh(t *testing.T) {
 // TestAWSRealRanges serves the real ip-ranges.json and allows CloudFront's global
 // edge ranges only.
 func TestAWSRealRanges(t *testing.T) {
-	data, err := os.ReadFile("../../../../shared/testdata/aws/ip-ranges.json")
+	data, err := os.ReadFile(testenv.SharedTestdata(t, "aws", "ip-ranges.json"))
 	if err != nil {
-		t.Skipf("shared test data not available: %v", err)
+		t.Fatal(err)
 	}
 	srv := &listServer{body: string(data), etag: `"63431d35877fa5386ded1a7df9cfa971"`}
 	a, _ := urlAuth(t, srv, config.IPRangeURL{Format: "aws", Services: []string{"CLOUDFRONT"}, Regions: []string{"GLOBAL"}})

@@ -10,10 +10,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
-// vectorDir holds URLs signed by the real AWS CLI; it lives beside the repository.
-var vectorDir = filepath.Join("..", "..", "..", "shared", "testdata", "cloudfront")
+// vectorDirOf returns the folder of URLs signed by the real AWS CLI, beside the repository.
+func vectorDirOf(tb testing.TB) string { return testenv.SharedTestdata(tb, "cloudfront") }
 
 // vectorReasons are the expected refusal reasons of the deny rows we know by name; rows
 // added later are still checked for refusal.
@@ -30,10 +32,8 @@ var vectorReasons = map[string]error{
 // 2026-2098, every deny row refused (at times up to 2098-01-01: the not-yet-valid row
 // becomes valid in mid-2098).
 func TestAWSCLIVectors(t *testing.T) {
+	vectorDir := vectorDirOf(t)
 	keyPEM, err := os.ReadFile(filepath.Join(vectorDir, "public-key-K2JCJMDEHXQW5F.pem"))
-	if errors.Is(err, os.ErrNotExist) {
-		t.Skipf("AWS CLI test vectors not found in %s (the ../shared folder beside the repository is absent)", vectorDir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
