@@ -149,8 +149,10 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 		}
 		d := denial(a, err)
 		oc := outcome(err)
-		detail := strings.TrimPrefix(err.Error(), oc)
-		detail = strings.TrimPrefix(detail, ": ")
+		detail := strings.TrimLeft(strings.TrimPrefix(err.Error(), oc), ": ")
+		if strings.HasPrefix(detail, "(") && strings.HasSuffix(detail, ")") {
+			detail = detail[1 : len(detail)-1]
+		}
 		if detail == "" {
 			detail = oc
 		}
