@@ -34,6 +34,39 @@ func Load(path string) (*Config, error) {
 // on yaml's KnownFields, so that each problem carries its field path as well as its line
 // and all of them are reported in one pass.
 func Parse(file string, data []byte, env LookupEnv) (*Config, error) {
+	var cfg Config
+	pos, err := DecodeStrict(file, data, env, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	c := pos.c
+	cfg.file, cfg.lines = file, c.lines
+	cfg.applyDefaults()
+	cfg.validate(c)
+	if len(c.errs) > 0 {
+		return nil, c.errs.sorted()
+	}
+	return &cfg, nil
+}
+
+// Positions knows the line of every field of a decoded file, for errors found after
+// decoding (validation by the caller).
+type Positions struct{ c *collector }
+
+// Errorf makes a FieldError for path, with the file and the line of the nearest field
+// present in the file.
+func (p *Positions) Errorf(path, format string, args ...any) FieldError {
+	col := collector{file: p.c.file, lines: p.c.lines}
+	col.addf(path, format, args...)
+	return col.errs[0]
+}
+
+// DecodeStrict decodes a YAML document into out (a pointer to a struct with yaml tags)
+// with the same rules as the main configuration file: unknown keys, type mismatches,
+// aliases and unset ${NAME} references are errors, each with its field path and line,
+// all reported at once as Errors. Other tools' files (such as the ipranges sync
+// configuration) use it so they read and fail exactly like the main file.
+func DecodeStrict(file string, data []byte, env LookupEnv, out any) (*Positions, error) {
 	c := &collector{file: file, lines: map[string]int{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -43,22 +76,14 @@ func Parse(file string, data []byte, env LookupEnv) (*Config, error) {
 		return nil, Errors{{File: file, Msg: "the file is empty"}}
 	}
 	root := doc.Content[0]
-	walk(c, root, reflect.TypeFor[Config](), "", env)
+	walk(c, root, reflect.TypeOf(out), "", env)
 	if len(c.errs) > 0 {
 		return nil, c.errs.sorted()
 	}
-	var cfg Config
-	if err := root.Decode(&cfg); err != nil {
-		// walk checks every scalar, so this is not expected; report it rather than guess.
+	if err := root.Decode(out); err != nil {
 		return nil, Errors{{File: file, Line: yamlErrLine(err), Msg: yamlErrMsg(err)}}
 	}
-	cfg.file, cfg.lines = file, c.lines
-	cfg.applyDefaults()
-	cfg.validate(c)
-	if len(c.errs) > 0 {
-		return nil, c.errs.sorted()
-	}
-	return &cfg, nil
+	return &Positions{c: c}, nil
 }
 
 // walk checks node against type t: mapping keys must name fields, sequences and mappings
