@@ -4,8 +4,9 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"encoding/binary"
-	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/ttlcache"
 )
 
 // verifyCache remembers signatures that verified, so a page whose hundred images share
@@ -14,18 +15,11 @@ import (
 // are SHA-256 digests of (hash, key ID, signature, policy bytes), so the cache holds no
 // usable credentials, and an entry is only ever found by the exact bytes that verified.
 type verifyCache struct {
-	mu      sync.RWMutex
-	max     int
-	entries map[[32]byte]cacheEntry
-}
-
-type cacheEntry struct {
-	policy *Policy // immutable once cached
-	until  time.Time
+	c *ttlcache.Cache[[32]byte, *Policy] // policies are immutable once cached
 }
 
 func newVerifyCache(max int) *verifyCache {
-	return &verifyCache{max: max, entries: make(map[[32]byte]cacheEntry, min(max, 1024))}
+	return &verifyCache{c: ttlcache.New[[32]byte, *Policy](max)}
 }
 
 // cacheKey digests what a verification depends on. Fields are length-prefixed, so no
@@ -45,50 +39,11 @@ func cacheKey(hash crypto.Hash, keyID string, sig, policy []byte) [32]byte {
 
 // get returns the cached policy while now is before the entry's deadline (the policy's
 // DateLessThan: an entry never outlives the signature it stands for).
-func (c *verifyCache) get(k [32]byte, now time.Time) (*Policy, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[k]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
-		return nil, false
-	}
-	return e.policy, true
-}
+func (c *verifyCache) get(k [32]byte, now time.Time) (*Policy, bool) { return c.c.Get(k, now) }
 
-// put stores a verified policy until its expiry. When the cache is full it first drops
-// expired entries and, if that frees too little, arbitrary ones until an eighth is free
-// (Go's map order is random, so this is random eviction: cheap, and fair enough for a
-// cache whose misses cost one signature check). The amortised cost per put is constant.
-func (c *verifyCache) put(k [32]byte, p *Policy, now time.Time) {
-	if !now.Before(p.DateLessThan) {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
-		for key, e := range c.entries {
-			if !now.Before(e.until) {
-				delete(c.entries, key)
-			}
-		}
-		for key := range c.entries {
-			if len(c.entries) < c.max-c.max/8 {
-				break
-			}
-			delete(c.entries, key)
-		}
-	}
-	c.entries[k] = cacheEntry{policy: p, until: p.DateLessThan}
-}
+// put stores a verified policy until its expiry (see ttlcache for eviction).
+func (c *verifyCache) put(k [32]byte, p *Policy, now time.Time) { c.c.Put(k, p, p.DateLessThan, now) }
 
-func (c *verifyCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entries)
-}
+func (c *verifyCache) len() int { return c.c.Len() }
 
-func (c *verifyCache) clear() {
-	c.mu.Lock()
-	clear(c.entries)
-	c.mu.Unlock()
-}
+func (c *verifyCache) clear() { c.c.Clear() }

@@ -2,10 +2,10 @@ package jwtauth
 
 import (
 	"crypto/sha256"
-	"sync"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/ttlcache"
 )
 
 const (
@@ -21,65 +21,31 @@ const (
 // audience, claim rules: all fixed per authenticator) with the identity they yield.
 // Keys are SHA-256 digests, so the cache holds no usable tokens.
 type verifyCache struct {
-	mu      sync.RWMutex
-	max     int
-	entries map[[32]byte]cacheEntry
-}
-
-type cacheEntry struct {
-	id    *policy.Identity // never handed out; callers get copies
-	until time.Time        // min(exp, verification time + maxCacheTTL)
+	c *ttlcache.Cache[[32]byte, *policy.Identity] // identities are never handed out; callers get copies
 }
 
 func newVerifyCache(max int) *verifyCache {
-	return &verifyCache{max: max, entries: make(map[[32]byte]cacheEntry, 64)}
+	return &verifyCache{c: ttlcache.New[[32]byte, *policy.Identity](max)}
 }
 
 func cacheKey(tok string) [32]byte { return sha256.Sum256([]byte(tok)) }
 
 // get returns a copy of the cached identity while now is before the entry's deadline.
 func (c *verifyCache) get(k [32]byte, now time.Time) (*policy.Identity, bool) {
-	c.mu.RLock()
-	e, ok := c.entries[k]
-	c.mu.RUnlock()
-	if !ok || !now.Before(e.until) {
+	id, ok := c.c.Get(k, now)
+	if !ok {
 		return nil, false
 	}
-	return cloneIdentity(e.id), true
+	return cloneIdentity(id), true
 }
 
-// put stores an identity until the given deadline; now is the authenticator's clock. When the cache is full it first
-// drops expired entries and, if that frees too little, an arbitrary eighth of the rest
-// (Go's map order is randomised, so this is random eviction: cheap, and fair enough for
-// a cache whose misses cost one signature check).
+// put stores an identity until the given deadline (min(exp, now+maxCacheTTL), chosen by
+// the caller); now is the authenticator's clock.
 func (c *verifyCache) put(k [32]byte, id *policy.Identity, until, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
-		for key, e := range c.entries {
-			if !now.Before(e.until) {
-				delete(c.entries, key)
-			}
-		}
-		for key := range c.entries {
-			if len(c.entries) < c.max-c.max/8 {
-				break
-			}
-			delete(c.entries, key)
-		}
-	}
-	c.entries[k] = cacheEntry{id: id, until: until}
+	c.c.Put(k, id, until, now)
 }
 
 // clear forgets everything (after a key was removed from the JWKS).
-func (c *verifyCache) clear() {
-	c.mu.Lock()
-	clear(c.entries)
-	c.mu.Unlock()
-}
+func (c *verifyCache) clear() { c.c.Clear() }
 
-func (c *verifyCache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entries)
-}
+func (c *verifyCache) len() int { return c.c.Len() }
