@@ -20,6 +20,7 @@ type AuthMethod struct {
 	Basic  *BasicAuth  `yaml:"basic"`
 	JWT    *JWTAuth    `yaml:"jwt"`
 	Signed *SignedAuth `yaml:"signed"`
+	Login  *LoginAuth  `yaml:"login"`
 }
 
 // Kind is the authenticator's kind ("ip", "basic", "jwt"), or "" when none is set.
@@ -33,6 +34,8 @@ func (m *AuthMethod) Kind() string {
 		return "jwt"
 	case m.Signed != nil:
 		return "signed"
+	case m.Login != nil:
+		return "login"
 	}
 	return ""
 }
@@ -219,6 +222,9 @@ func (a *Auth) applyDefaults() {
 			if b.MaxFailures == 0 {
 				b.MaxFailures = DefaultBasicMaxFailures
 			}
+		}
+		if l := m.Login; l != nil {
+			l.applyDefaults()
 		}
 		if sg := m.Signed; sg != nil && sg.CacheSize == 0 {
 			sg.CacheSize = DefaultSignedCacheSize

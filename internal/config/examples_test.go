@@ -13,10 +13,11 @@ import (
 // depends on the machine it runs on. A reference to a variable missing here (without a
 // default) fails the test, which keeps the examples' documented variables honest.
 var exampleEnv = map[string]string{
-	"MINIO_ACCESS_KEY":  "example-access-key",
-	"MINIO_SECRET_KEY":  "example-secret-key",
-	"ASSETS_ACCESS_KEY": "example-access-key",
-	"ASSETS_SECRET_KEY": "example-secret-key",
+	"MINIO_ACCESS_KEY":     "example-access-key",
+	"MINIO_SECRET_KEY":     "example-secret-key",
+	"ASSETS_ACCESS_KEY":    "example-access-key",
+	"ASSETS_SECRET_KEY":    "example-secret-key",
+	"GOOGLE_CLIENT_SECRET": "example-client-secret",
 }
 
 func lookupExampleEnv(name string) (string, bool) {

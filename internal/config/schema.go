@@ -16,6 +16,8 @@ type Config struct {
 	KeyGroups map[string]*KeyGroup `yaml:"key_groups"`
 	// Routes are matched in file order; the first whose path pattern matches wins.
 	Routes []*Route `yaml:"routes"`
+	// Pages brands the built-in pages.
+	Pages Pages `yaml:"pages"`
 
 	file  string
 	lines map[string]int
@@ -111,6 +113,9 @@ type Route struct {
 	Auth   *Auth  `yaml:"auth"`
 	// CORS answers preflights and adds CORS headers; nil: no CORS.
 	CORS *CORS `yaml:"cors"`
+	// ErrorPages maps an error status to what is sent instead (CloudFront's custom
+	// error responses).
+	ErrorPages map[int]*ErrorPage `yaml:"error_pages"`
 }
 
 // Defaults used when a field is left empty.

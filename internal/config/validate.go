@@ -38,6 +38,7 @@ func (cfg *Config) validate(c *collector) {
 	}
 
 	validateKeyGroups(c, cfg.KeyGroups)
+	validatePages(c, "pages", &cfg.Pages)
 	if len(cfg.Routes) == 0 {
 		c.addf("routes", "at least one route is required")
 	}
@@ -142,6 +143,8 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 		c.addf(p+".path", "required")
 	case r.Path != "*" && !strings.HasPrefix(r.Path, "/") && !strings.HasPrefix(r.Path, "*"):
 		c.addf(p+".path", "must start with '/' or '*', got %q", r.Path)
+	case strings.HasPrefix(r.Path, ReservedPrefix) || r.Path+"/" == ReservedPrefix:
+		c.addf(p+".path", "paths under %s are reserved for gatehouse's own endpoints (login, callback, logout)", ReservedPrefix)
 	case strings.ContainsAny(r.Path, "\\\x00") || strings.Contains(r.Path, "/../") || strings.HasSuffix(r.Path, "/.."):
 		c.addf(p+".path", "must not contain '..' segments, backslashes or NUL")
 	}
@@ -196,6 +199,7 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 	if r.CORS != nil {
 		validateCORS(c, p+".cors", r.CORS)
 	}
+	validateErrorPages(c, p+".error_pages", r)
 }
 
 // literalPrefix is the part of a path pattern before its first wildcard.

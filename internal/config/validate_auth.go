@@ -18,17 +18,17 @@ func validateAuth(c *collector, p string, a *Auth, groups map[string]*KeyGroup) 
 	for i, m := range a.Methods {
 		mp := fmt.Sprintf("%s.methods[%d]", p, i)
 		if m == nil {
-			c.addf(mp, "empty authenticator: set one of ip, basic, jwt, signed")
+			c.addf(mp, "empty authenticator: set one of ip, basic, jwt, signed, login")
 			continue
 		}
 		n := 0
-		for _, set := range []bool{m.IP != nil, m.Basic != nil, m.JWT != nil, m.Signed != nil} {
+		for _, set := range []bool{m.IP != nil, m.Basic != nil, m.JWT != nil, m.Signed != nil, m.Login != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			c.addf(mp, "set exactly one of ip, basic, jwt, signed (got %d)", n)
+			c.addf(mp, "set exactly one of ip, basic, jwt, signed, login (got %d)", n)
 			continue
 		}
 		if j, dup := names[m.Name]; dup {
@@ -44,6 +44,8 @@ func validateAuth(c *collector, p string, a *Auth, groups map[string]*KeyGroup) 
 			validateJWT(c, mp+".jwt", m.JWT)
 		case m.Signed != nil:
 			validateSigned(c, mp+".signed", m.Signed, groups)
+		case m.Login != nil:
+			validateLogin(c, mp+".login", m.Login, groups)
 		}
 	}
 }

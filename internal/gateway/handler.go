@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/reqpath"
 )
 
 // Handler serves the public listener from the current State.
@@ -42,6 +43,7 @@ type entry struct {
 	decision, reason                 string
 	identity                         *policy.Identity
 	cause                            error
+	rt                               *Route // the matched route, for error pages
 }
 
 // ServeHTTP implements http.Handler.
@@ -67,13 +69,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.logAccess(r, rec, e, start, true)
 			panic(http.ErrAbortHandler)
 		}
-		httpx.WriteStatus(rec, he.Status)
+		h.writeError(r.Context(), rec, r, st, e.rt, he.Status)
 	}
 	h.logAccess(r, rec, e, start, false)
 }
 
 func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request, st *State, e *entry, preq *policy.Request) error {
+	// Login endpoints come before routes (config validation keeps routes out of the
+	// reserved /_gatehouse/ prefix).
+	if path, err := reqpath.Clean(r.URL.EscapedPath()); err == nil {
+		if la, ok := st.Endpoint(path); ok {
+			e.path, e.route, e.decision, e.reason = path, "-", "endpoint", "login authenticator "+la.Name()
+			la.ServeEndpoint(w, r, path, preq.Scheme)
+			return nil
+		}
+	}
 	p := st.Resolve(ctx, r, preq)
+	e.rt = p.Route
 	e.path = truncate(p.Path)
 	if p.Path == "" {
 		e.path = truncate(r.URL.EscapedPath())

@@ -17,17 +17,20 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/auth/loginauth"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cors"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/origin/dirorigin"
 	"github.com/gatehouse-dev/gatehouse/internal/origin/s3origin"
+	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/route"
 )
@@ -44,6 +47,10 @@ type State struct {
 
 	// auths are every authenticator of every route, for lifecycle calls.
 	auths []policy.Authenticator
+	// endpoints are the login authenticators' own paths (login, callback, logout),
+	// answered before any route.
+	endpoints map[string]*loginauth.Authenticator
+	pages     *pages.Set
 
 	mu     sync.Mutex
 	probes map[string]ProbeResult
@@ -60,6 +67,11 @@ type Route struct {
 	Methods    []string
 	Policy     *policy.Policy
 	CORS       *cors.Policy // nil: no CORS
+	// Login is the route's first login authenticator: browsers denied 401/403 are sent
+	// to it. Nil: none.
+	Login *loginauth.Authenticator
+	// ErrorPages replace error statuses (see config.ErrorPage); nil: none.
+	ErrorPages map[int]*config.ErrorPage
 }
 
 // ProbeResult is the last readiness probe of one origin.
@@ -74,7 +86,8 @@ type ProbeResult struct {
 // serving fails here: folders that do not exist, AWS configuration that does not load.
 // On error, whatever was opened is closed again.
 func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State, err error) {
-	st := &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{}}
+	st := &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{},
+		endpoints: map[string]*loginauth.Authenticator{}, pages: pages.New(cfg.Pages)}
 	defer func() {
 		if err != nil {
 			st.Close()
@@ -110,15 +123,36 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State,
 	st.proxies = httpx.NewProxies(trusted, cfg.Server.ClientIPHeader)
 	for i, rc := range cfg.Routes {
 		pol := &policy.Policy{Public: rc.Public}
+		var login *loginauth.Authenticator
 		if rc.Auth != nil {
 			if rc.Auth.Mode == "all" {
 				pol.Mode = policy.All
 			}
 			for j, m := range rc.Auth.Methods {
-				a, err := buildAuthenticator(m, cfg.KeyGroups, log)
+				mp := fmt.Sprintf("routes[%d].auth.methods[%d]", i, j)
+				if m.Login != nil {
+					// Routes that share a login configuration share one authenticator
+					// and its endpoints; two different ones may not claim one path.
+					if prev := st.endpoints[m.Login.LoginPath]; prev != nil && reflect.DeepEqual(prev.Config(), m.Login) {
+						pol.Authenticators = append(pol.Authenticators, prev)
+						if login == nil {
+							login = prev
+						}
+						continue
+					}
+				}
+				a, err := buildAuthenticator(m, cfg.KeyGroups, log, st.pages)
 				if err != nil {
-					errs = append(errs, cfg.Errorf(fmt.Sprintf("routes[%d].auth.methods[%d]", i, j), "%v", err))
+					errs = append(errs, cfg.Errorf(mp, "%v", err))
 					continue
+				}
+				if la, ok := a.(*loginauth.Authenticator); ok {
+					if err := st.addEndpoints(la); err != nil {
+						errs = append(errs, cfg.Errorf(mp+".login", "%v", err))
+					}
+					if login == nil {
+						login = la
+					}
 				}
 				pol.Authenticators = append(pol.Authenticators, a)
 				st.auths = append(st.auths, a)
@@ -127,7 +161,7 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State,
 		rt := &Route{
 			Index: i, Name: rc.Name, Pattern: rc.Path, OriginName: rc.Origin, Origin: st.origins[rc.Origin],
 			Keys:    route.KeyMap{StripPrefix: rc.StripPrefix, AddPrefix: rc.AddPrefix, Index: rc.Index},
-			Methods: slices.Clone(rc.Methods), Policy: pol,
+			Methods: slices.Clone(rc.Methods), Policy: pol, Login: login, ErrorPages: rc.ErrorPages,
 		}
 		if rc.CORS != nil {
 			rt.CORS = cors.New(rc.CORS)
@@ -143,6 +177,25 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State,
 		return nil, errs
 	}
 	return st, nil
+}
+
+// addEndpoints registers a login authenticator's paths.
+func (s *State) addEndpoints(a *loginauth.Authenticator) error {
+	for _, p := range a.Paths() {
+		if s.endpoints[p] != nil {
+			return fmt.Errorf("path %s is already served by another login authenticator with a different configuration", p)
+		}
+	}
+	for _, p := range a.Paths() {
+		s.endpoints[p] = a
+	}
+	return nil
+}
+
+// Endpoint returns the login authenticator serving a cleaned path, if any.
+func (s *State) Endpoint(path string) (*loginauth.Authenticator, bool) {
+	a, ok := s.endpoints[path]
+	return a, ok
 }
 
 func buildOrigin(ctx context.Context, oc *config.Origin) (origin.Origin, error) {

@@ -1,0 +1,497 @@
+// Package loginauth is the "login" authenticator: employees-only sites without an
+// application. A browser without valid cookies is sent (by the gateway) to the login
+// path; gatehouse runs the OpenID Connect authorization-code flow with PKCE, state and
+// nonce against the configured provider, verifies the ID token, applies the access
+// rules, and issues CloudFront-format signed cookies (cfsign.SignCookies) before
+// redirecting back to the page the visitor asked for. Authenticate then accepts exactly
+// those cookies (through the signed authenticator), so the same cookies would also work
+// on a CloudFront distribution trusting the same key group.
+//
+// Flow (all under the configured paths, /_gatehouse/ by default):
+//
+//	GET login?rd=/www/page   -> state, nonce, PKCE verifier sealed into an HttpOnly
+//	                            cookie scoped to the callback path; 302 to the provider
+//	GET callback?code&state  -> cookie opened and cleared (single use), state compared,
+//	                            code exchanged with the verifier, ID token verified
+//	                            (signature, issuer, audience, expiry, nonce), rules
+//	                            applied; signed cookies set; 302 to rd
+//	GET logout               -> signed cookies cleared; "signed out" page
+//
+// Every failure is answered with a built-in page that names no cause; the cause goes to
+// the log.
+package loginauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/subtle"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse-dev/gatehouse/cfsign"
+	"github.com/gatehouse-dev/gatehouse/internal/auth/signedauth"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/pages"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
+)
+
+var _ policy.Authenticator = (*Authenticator)(nil)
+
+// Options are the runtime dependencies of an Authenticator. The zero value is usable.
+type Options struct {
+	Logger *slog.Logger
+	// HTTPClient talks to the provider (discovery, keys, token endpoint); nil: a client
+	// with a 10 second timeout.
+	HTTPClient *http.Client
+	// Now is the clock; nil uses time.Now.
+	Now func() time.Time
+	// Pages renders the built-in pages; nil: unbranded pages.
+	Pages *pages.Set
+}
+
+// Authenticator is the login authenticator and its endpoints. It is safe for concurrent
+// use; configuration reloads build a new one.
+type Authenticator struct {
+	name        string
+	cfg         *config.LoginAuth
+	signed      *signedauth.Authenticator
+	key         crypto.Signer
+	sealer      *sealer
+	spent       spent
+	returnHosts map[string]bool
+	log         *slog.Logger
+	client      *http.Client
+	now         func() time.Time
+	pages       *pages.Set
+
+	mu       sync.Mutex
+	provider *oidc.Provider // discovered on first use; a failure is retried next time
+}
+
+// New builds the authenticator: it reads the private key and the key group's public keys
+// and checks that the key group verifies what the private key signs. It does not touch
+// the network; the provider's discovery document is read on the first sign-in.
+func New(name string, cfg *config.LoginAuth, groups map[string]*config.KeyGroup, opts Options) (*Authenticator, error) {
+	if cfg == nil {
+		return nil, errors.New("login: no configuration")
+	}
+	data, err := os.ReadFile(cfg.PrivateKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("login: private key: %w", err)
+	}
+	key, err := cfsign.ParsePrivateKeyPEM(data)
+	if err != nil {
+		return nil, fmt.Errorf("login: private key %s: %w", cfg.PrivateKeyFile, err)
+	}
+	if err := checkKeyInGroup(key, cfg, groups); err != nil {
+		return nil, fmt.Errorf("login: %w", err)
+	}
+	signed, err := signedauth.New(name, &config.SignedAuth{KeyGroups: []string{cfg.KeyGroup}}, groups, signedauth.Options{Now: opts.Now})
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("login: private key: %w", err)
+	}
+	sl, err := newSealer(append(der, cfg.ClientSecret...))
+	if err != nil {
+		return nil, err
+	}
+	a := &Authenticator{name: name, cfg: cfg, signed: signed, key: key, sealer: sl, log: opts.Logger,
+		client: opts.HTTPClient, now: opts.Now, pages: opts.Pages, returnHosts: map[string]bool{}}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.client == nil {
+		a.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.pages == nil {
+		a.pages = pages.New(config.Pages{})
+	}
+	for _, h := range cfg.ReturnHosts {
+		a.returnHosts[strings.ToLower(h)] = true
+	}
+	return a, nil
+}
+
+// checkKeyInGroup makes sure the key group's key with the configured ID is the public
+// half of the private key: otherwise every cookie issued would be refused.
+func checkKeyInGroup(key crypto.Signer, cfg *config.LoginAuth, groups map[string]*config.KeyGroup) error {
+	g := groups[cfg.KeyGroup]
+	if g == nil {
+		return fmt.Errorf("no key group named %q", cfg.KeyGroup)
+	}
+	for _, k := range g.Keys {
+		if k == nil || k.ID != cfg.KeyID {
+			continue
+		}
+		data := []byte(k.PEM)
+		if k.File != "" {
+			var err error
+			if data, err = os.ReadFile(k.File); err != nil {
+				return err
+			}
+		}
+		pub, err := cfsign.ParsePublicKeyPEM(data)
+		if err != nil {
+			return fmt.Errorf("key group %q, key %s: %w", cfg.KeyGroup, k.ID, err)
+		}
+		if eq, ok := key.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !eq.Equal(pub) {
+			return fmt.Errorf("private_key_file is not the private half of key %s in key group %q", k.ID, cfg.KeyGroup)
+		}
+		return nil
+	}
+	return fmt.Errorf("key group %q has no key %s", cfg.KeyGroup, cfg.KeyID)
+}
+
+// Name identifies the authenticator in reasons and logs.
+func (a *Authenticator) Name() string { return a.name }
+
+// Config returns the authenticator's configuration (read only).
+func (a *Authenticator) Config() *config.LoginAuth { return a.cfg }
+
+// Authenticate accepts the signed cookies this authenticator issues (and signed URLs
+// made with the same key group). No cookies is policy.ErrNoCredentials; cookies that do
+// not verify (expired, other path, altered) are policy.ErrForbidden.
+func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*policy.Identity, error) {
+	id, err := a.signed.Authenticate(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	id.Source = "login"
+	return id, nil
+}
+
+// Paths returns the login, callback and logout paths this authenticator serves.
+func (a *Authenticator) Paths() []string {
+	return []string{a.cfg.LoginPath, a.cfg.CallbackPath, a.cfg.LogoutPath}
+}
+
+// LoginURL is the login path with returnTo (a relative URL on this site) as the place to
+// come back to.
+func (a *Authenticator) LoginURL(returnTo string) string {
+	if returnTo == "" {
+		return a.cfg.LoginPath
+	}
+	return a.cfg.LoginPath + "?rd=" + url.QueryEscape(returnTo)
+}
+
+// ServeEndpoint answers a request for one of Paths. scheme is how the client reached
+// gatehouse (http or https, trusted proxies considered).
+func (a *Authenticator) ServeEndpoint(w http.ResponseWriter, r *http.Request, path, scheme string) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !(path == a.cfg.LogoutPath && r.Method == http.MethodPost) {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	switch path {
+	case a.cfg.LoginPath:
+		a.login(w, r, scheme)
+	case a.cfg.CallbackPath:
+		a.callback(w, r, scheme)
+	case a.cfg.LogoutPath:
+		a.logout(w, r)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (a *Authenticator) getProvider(ctx context.Context) (*oidc.Provider, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.provider != nil {
+		return a.provider, nil
+	}
+	p, err := oidc.NewProvider(oidc.ClientContext(ctx, a.client), a.cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	a.provider = p
+	return p, nil
+}
+
+func (a *Authenticator) oauth2Config(p *oidc.Provider, r *http.Request, scheme string) *oauth2.Config {
+	redirect := a.cfg.RedirectURL
+	if redirect == "" {
+		redirect = scheme + "://" + r.Host + a.cfg.CallbackPath
+	}
+	scopes := slices.Clone(a.cfg.Scopes)
+	if !slices.Contains(scopes, oidc.ScopeOpenID) {
+		scopes = append([]string{oidc.ScopeOpenID}, scopes...)
+	}
+	return &oauth2.Config{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret, Endpoint: p.Endpoint(), RedirectURL: redirect, Scopes: scopes}
+}
+
+// returnTo validates a requested return URL; anything unsafe becomes "/".
+func (a *Authenticator) returnTo(raw string) string {
+	if u, ok := SafeReturn(raw, a.returnHosts); ok {
+		return u
+	}
+	if raw != "" {
+		a.log.Warn("login: unsafe return URL refused", "rd", clip(raw))
+	}
+	return "/"
+}
+
+func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, scheme string) {
+	ret := a.returnTo(r.URL.Query().Get("rd"))
+	p, err := a.getProvider(r.Context())
+	if err != nil {
+		a.fail(w, http.StatusBadGateway, pages.Failed, ret, "provider discovery failed", err)
+		return
+	}
+	f := &flow{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Return: ret,
+		Expires: a.now().Add(stateTTL).Unix()}
+	v, err := a.sealer.seal(f)
+	if err != nil {
+		a.fail(w, http.StatusInternalServerError, pages.Failed, ret, "sealing the sign-in state", err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: v, Path: a.cfg.CallbackPath, MaxAge: int(stateTTL.Seconds()),
+		Secure: *a.cfg.CookieSecure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	opts := []oauth2.AuthCodeOption{oidc.Nonce(f.Nonce), oauth2.S256ChallengeOption(f.Verifier)}
+	if r.URL.Query().Get("prompt") == "login" {
+		// "Sign in with another account" from the denied page: ask the provider to
+		// show its sign-in form again instead of reusing its session.
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
+	}
+	u := a.oauth2Config(p, r, scheme).AuthCodeURL(f.State, opts...)
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request, scheme string) {
+	// The state cookie is single use: cleared whatever happens next.
+	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: a.cfg.CallbackPath, MaxAge: -1,
+		Secure: *a.cfg.CookieSecure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	w.Header().Set("Cache-Control", "no-store")
+	now := a.now()
+	c, err := r.Cookie(stateCookie)
+	if err != nil {
+		a.fail(w, http.StatusBadRequest, pages.Failed, "/", "callback without a state cookie (expired, or opened in another browser)", errBadState)
+		return
+	}
+	f, err := a.sealer.open(c.Value, now)
+	if err != nil {
+		a.fail(w, http.StatusBadRequest, pages.Failed, "/", "callback with a bad state cookie", err)
+		return
+	}
+	q := r.URL.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
+		a.fail(w, http.StatusBadRequest, pages.Failed, f.Return, "state parameter does not match the state cookie", nil)
+		return
+	}
+	if !a.spent.use(f.State, time.Unix(f.Expires, 0), now) {
+		a.fail(w, http.StatusBadRequest, pages.Failed, f.Return, "state already used (replayed callback)", nil)
+		return
+	}
+	if e := q.Get("error"); e != "" {
+		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "provider returned an error", fmt.Errorf("%s: %s", clip(e), clip(q.Get("error_description"))))
+		return
+	}
+	p, err := a.getProvider(r.Context())
+	if err != nil {
+		a.fail(w, http.StatusBadGateway, pages.Failed, f.Return, "provider discovery failed", err)
+		return
+	}
+	ctx := oidc.ClientContext(r.Context(), a.client)
+	tok, err := a.oauth2Config(p, r, scheme).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
+	if err != nil {
+		a.fail(w, http.StatusBadGateway, pages.Failed, f.Return, "code exchange failed", err)
+		return
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		a.fail(w, http.StatusBadGateway, pages.Failed, f.Return, "token response has no id_token", nil)
+		return
+	}
+	idt, err := p.VerifierContext(ctx, &oidc.Config{ClientID: a.cfg.ClientID, Now: a.now}).Verify(ctx, raw)
+	if err != nil {
+		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "ID token refused", err)
+		return
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
+		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "ID token nonce does not match", nil)
+		return
+	}
+	var claims map[string]any
+	if err := idt.Claims(&claims); err != nil {
+		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "ID token claims", err)
+		return
+	}
+	who := claimString(claims, "email")
+	if who == "" {
+		who = idt.Subject
+	}
+	if err := a.check(claims); err != nil {
+		a.log.Info("login: denied", "user", who, "reason", err.Error())
+		a.pages.Write(w, http.StatusForbidden, pages.Defaults(pages.Denied, a.LoginURL(f.Return)+"&prompt=login"))
+		return
+	}
+	cookies, err := a.issue(r, scheme, now)
+	if err != nil {
+		a.fail(w, http.StatusInternalServerError, pages.Failed, f.Return, "signing cookies", err)
+		return
+	}
+	for _, ck := range cookies {
+		http.SetCookie(w, ck)
+	}
+	a.log.Info("login: signed in", "user", who, "subject", idt.Subject, "expires", now.Add(a.cfg.CookieLifetime).UTC().Format(time.RFC3339))
+	http.Redirect(w, r, f.Return, http.StatusFound)
+}
+
+// check applies the access rules to verified ID token claims. The error says which rule
+// failed, for the log.
+func (a *Authenticator) check(claims map[string]any) error {
+	email := strings.ToLower(claimString(claims, "email"))
+	if *a.cfg.EmailVerified && !claimTrue(claims["email_verified"]) {
+		return fmt.Errorf("email %q is not verified", email)
+	}
+	if len(a.cfg.Emails)+len(a.cfg.EmailDomains) > 0 {
+		ok := false
+		for _, e := range a.cfg.Emails {
+			ok = ok || (email != "" && strings.EqualFold(e, email))
+		}
+		if at := strings.LastIndexByte(email, '@'); at > 0 {
+			for _, d := range a.cfg.EmailDomains {
+				ok = ok || strings.EqualFold(strings.TrimPrefix(d, "@"), email[at+1:])
+			}
+		}
+		if !ok {
+			return fmt.Errorf("email %q is not an allowed address or domain", email)
+		}
+	}
+	if len(a.cfg.HostedDomains) > 0 {
+		hd := claimString(claims, "hd")
+		if hd == "" || !slices.ContainsFunc(a.cfg.HostedDomains, func(d string) bool { return strings.EqualFold(d, hd) }) {
+			return fmt.Errorf("hosted domain %q is not allowed", hd)
+		}
+	}
+	if len(a.cfg.Groups) > 0 {
+		have := claimStrings(claims[a.cfg.GroupsClaim])
+		if !slices.ContainsFunc(have, func(g string) bool { return slices.Contains(a.cfg.Groups, g) }) {
+			return fmt.Errorf("none of the groups in %q is allowed", a.cfg.GroupsClaim)
+		}
+	}
+	return nil
+}
+
+// issue signs the cookie set for this host and path.
+func (a *Authenticator) issue(r *http.Request, scheme string, now time.Time) ([]*http.Cookie, error) {
+	res := a.cfg.CookieResource
+	if res == "" {
+		res = "http*://" + normalHost(r.Host, scheme) + a.cfg.CookiePath + "*"
+	}
+	exp := now.Add(a.cfg.CookieLifetime)
+	cookies, err := cfsign.SignCookies(a.cfg.KeyID, a.key, cfsign.SignOptions{Resource: res, Expires: exp})
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cookies {
+		a.scope(c)
+		c.MaxAge = int(a.cfg.CookieLifetime.Seconds())
+		c.Expires = exp
+	}
+	return cookies, nil
+}
+
+func (a *Authenticator) scope(c *http.Cookie) {
+	c.Path, c.Domain = a.cfg.CookiePath, a.cfg.CookieDomain
+	c.Secure, c.HttpOnly, c.SameSite = *a.cfg.CookieSecure, true, http.SameSiteLaxMode
+}
+
+// cookieNames are every cookie a sign-in may set.
+var cookieNames = []string{cfsign.CookiePolicy, cfsign.CookieExpires, cfsign.CookieSignature, cfsign.CookieKeyPairID, cfsign.CookieHashAlgorithm}
+
+func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
+	for _, n := range cookieNames {
+		c := &http.Cookie{Name: n, Value: "", MaxAge: -1}
+		a.scope(c)
+		http.SetCookie(w, c)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Clear-Site-Data", `"cache"`)
+	ret := a.returnTo(r.URL.Query().Get("rd"))
+	a.pages.Write(w, http.StatusOK, pages.Defaults(pages.LoggedOut, a.LoginURL(ret)))
+}
+
+// fail logs why a sign-in failed and shows a page that does not say.
+func (a *Authenticator) fail(w http.ResponseWriter, status int, k pages.Kind, ret, what string, err error) {
+	attrs := []any{"reason", what, "status", status}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	a.log.Warn("login: sign-in failed", attrs...)
+	a.pages.Write(w, status, pages.Defaults(k, a.LoginURL(ret)))
+}
+
+func claimString(c map[string]any, name string) string {
+	s, _ := c[name].(string)
+	return s
+}
+
+// claimTrue accepts JSON true and the string "true" (Cognito sends email_verified as a
+// string).
+func claimTrue(v any) bool {
+	switch v := v.(type) {
+	case bool:
+		return v
+	case string:
+		return v == "true"
+	}
+	return false
+}
+
+// claimStrings reads a list claim (or a single string, as some providers send one group
+// that way).
+func claimStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// normalHost lower-cases a Host header and drops the scheme's default port, as the
+// signed authenticator does when it rebuilds the resource.
+func normalHost(h, scheme string) string {
+	h = strings.ToLower(h)
+	switch {
+	case scheme == "https" && strings.HasSuffix(h, ":443"):
+		return strings.TrimSuffix(h, ":443")
+	case scheme == "http" && strings.HasSuffix(h, ":80"):
+		return strings.TrimSuffix(h, ":80")
+	}
+	return h
+}
+
+func clip(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "…"
+	}
+	return s
+}
