@@ -36,6 +36,9 @@ func TestExamplesValidate(t *testing.T) {
 		t.Fatal("no examples/*.yaml found")
 	}
 	for _, file := range files {
+		if strings.HasPrefix(filepath.Base(file), "ipranges-") {
+			continue // the ipranges sync tool's files: internal/ipsync validates them
+		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			data, err := os.ReadFile(file)
 			if err != nil {

@@ -7,7 +7,9 @@
 // parser reads at most MaxInputSize bytes (more is an error, never a silent truncation),
 // plain lists bound the length of a line, and every error names the line or the entry
 // at fault. Prefixes are returned as published, after checking that each is valid and
-// has no host bits set; nothing is unmapped, merged or aggregated.
+// has no host bits set; nothing is unmapped, merged or aggregated by a parser. Aggregate
+// merges a list into the fewest prefixes covering exactly the same addresses, for
+// consumers that pay per entry (security group rules, prefix list entries).
 package ipranges
 
 import (

@@ -19,27 +19,36 @@ import (
 	"testing"
 )
 
-// EC2 is a fake EC2 endpoint over an in-memory model of security groups. Point a client
+// EC2 is a fake EC2 endpoint over an in-memory model of security groups, network
+// interfaces and customer-managed prefix lists. Point a client
 // at URL (ec2.Options.BaseEndpoint) with any static credentials and a region. Requests
 // must be SigV4-signed (the signature itself is not checked). It is safe for concurrent
 // use; all methods may be called while clients are talking to it.
 //
-// Actions are routed by name to EC2Action handlers; DescribeSecurityGroups is built in
-// and Handle adds more (or replaces one), so write actions can be added later without
-// changing the server. Unknown actions get EC2's InvalidAction error.
+// Actions are routed by name to EC2Action handlers. Built in: DescribeSecurityGroups,
+// the security group writes (ec2fake_sg.go), the network interface actions
+// (ec2fake_eni.go) and the prefix list actions (ec2fake_pl.go); Handle adds more (or
+// replaces one). Unknown actions get EC2's InvalidAction error. The write actions
+// enforce the quotas set with SetQuotas and answer with EC2's own error codes.
 type EC2 struct {
 	// URL is the endpoint, http://127.0.0.1:PORT.
 	URL string
 
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	groups   map[string]*SecurityGroup
-	actions  map[string]EC2Action
-	pageSize int
-	faults   []fault
-	calls    map[string]int
-	requests []EC2Request
+	mu          sync.Mutex
+	groups      map[string]*SecurityGroup
+	interfaces  map[string]*NetworkInterface
+	prefixLists map[string]*PrefixList
+	quotas      EC2Quotas
+	plDelay     int
+	nextID      int
+	actions     map[string]EC2Action
+	pageSize    int
+	faults      []fault
+	hooks       []hook
+	calls       map[string]int
+	requests    []EC2Request
 }
 
 // EC2Action handles one action with the fake's lock held. It returns a value that
@@ -98,15 +107,37 @@ type Rule struct {
 
 type fault struct {
 	action string // "" = any
+	skip   int    // matching requests to let through first
 	err    EC2Error
 }
 
-// NewEC2 starts a fake with no groups; it is closed when the test ends.
+type hook struct {
+	action string
+	fn     func()
+}
+
+// NewEC2 starts a fake with no groups, the default quotas, and every built-in action;
+// it is closed when the test ends.
 func NewEC2(tb testing.TB) *EC2 {
 	e := &EC2{
-		groups:  map[string]*SecurityGroup{},
-		actions: map[string]EC2Action{"DescribeSecurityGroups": describeSecurityGroups},
-		calls:   map[string]int{},
+		groups:      map[string]*SecurityGroup{},
+		interfaces:  map[string]*NetworkInterface{},
+		prefixLists: map[string]*PrefixList{},
+		quotas:      DefaultEC2Quotas,
+		actions: map[string]EC2Action{
+			"DescribeSecurityGroups":          describeSecurityGroups,
+			"CreateSecurityGroup":             createSecurityGroup,
+			"CreateTags":                      createTags,
+			"AuthorizeSecurityGroupIngress":   authorizeIngress,
+			"RevokeSecurityGroupIngress":      revokeIngress,
+			"DescribeNetworkInterfaces":       describeNetworkInterfaces,
+			"ModifyNetworkInterfaceAttribute": modifyNetworkInterfaceAttribute,
+			"CreateManagedPrefixList":         createManagedPrefixList,
+			"DescribeManagedPrefixLists":      describeManagedPrefixLists,
+			"GetManagedPrefixListEntries":     getManagedPrefixListEntries,
+			"ModifyManagedPrefixList":         modifyManagedPrefixList,
+		},
+		calls: map[string]int{},
 	}
 	e.srv = httptest.NewServer(http.HandlerFunc(e.serveHTTP))
 	e.URL = e.srv.URL
@@ -133,7 +164,8 @@ func (e *EC2) PutGroup(g SecurityGroup) {
 	e.groups[g.ID] = &g
 }
 
-// DeleteGroup removes the group with the given ID, if any.
+// DeleteGroup removes the group with the given ID, if any, as an operator could in the
+// console (EC2 requires it detached first: see DetachGroup).
 func (e *EC2) DeleteGroup(id string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -172,6 +204,38 @@ func (e *EC2) FailNext(n int, action string, err EC2Error) {
 	}
 }
 
+// FailAfter lets skip requests for action ("" = any action) through, then fails the
+// next one with err: FailAfter(1, "AuthorizeSecurityGroupIngress", x) fails the second
+// authorization, to test a failure half-way through a run. It queues with FailNext.
+func (e *EC2) FailAfter(skip int, action string, err EC2Error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.faults = append(e.faults, fault{action: action, skip: skip, err: err})
+}
+
+// Before runs fn once, just before the next request for action is handled and without
+// the fake's lock held, so fn may change the model (PutGroup...) the way another client
+// would between two of the tested client's calls.
+func (e *EC2) Before(action string, fn func()) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.hooks = append(e.hooks, hook{action, fn})
+}
+
+// WriteCalls counts the requests received for actions that change state (every action
+// whose name does not start with Describe or Get), failed ones included.
+func (e *EC2) WriteCalls() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for a, c := range e.calls {
+		if !strings.HasPrefix(a, "Describe") && !strings.HasPrefix(a, "Get") {
+			n += c
+		}
+	}
+	return n
+}
+
 // Calls counts the requests received for action, failed ones included.
 func (e *EC2) Calls(action string) int {
 	e.mu.Lock()
@@ -195,6 +259,15 @@ func (e *EC2) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	req.AccessKeyID, req.Region = parseSigV4(r.Header.Get("Authorization"))
 
 	e.mu.Lock()
+	for i, h := range e.hooks {
+		if h.action == req.Action {
+			e.hooks = slices.Delete(e.hooks, i, i+1)
+			e.mu.Unlock()
+			h.fn()
+			e.mu.Lock()
+			break
+		}
+	}
 	defer e.mu.Unlock()
 	e.calls[req.Action]++
 	e.requests = append(e.requests, *req)
@@ -204,6 +277,10 @@ func (e *EC2) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for i, f := range e.faults {
 		if f.action == "" || f.action == req.Action {
+			if f.skip > 0 {
+				e.faults[i].skip--
+				break
+			}
 			e.faults = slices.Delete(e.faults, i, i+1)
 			writeEC2Error(w, &f.err)
 			return
