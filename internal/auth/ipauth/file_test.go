@@ -28,7 +28,10 @@ func TestFileSource(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "allow.txt")
 	base := time.Now().Add(-time.Hour)
-	a, logs := newAuth(t, &config.IPAuth{Files: []string{path}}, Options{})
+	// A change is read once two polls in a row see the same state. The half-written-file
+	// case below needs the test to finish its write within two polls; 10ms polls made that
+	// fail on a loaded 2-core CI machine under -race, so this test polls every 100ms.
+	a, logs := newAuth(t, &config.IPAuth{Files: []string{path}}, Options{FilePoll: 100 * time.Millisecond})
 	has := func(s string) bool { return a.Contains(netip.MustParseAddr(s)) }
 
 	a.Start(context.Background())
