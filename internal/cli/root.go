@@ -71,6 +71,6 @@ says how.`,
 	root.SetIn(std.Stdin)
 	root.SetOut(std.Stdout)
 	root.SetErr(std.Stderr)
-	root.AddCommand(newServe(std), newDemo(std), newCheck(std), newExplain(std), newPasswd(std), newKeygen(std), newSign(std), newVersion(std), newIPRanges(std))
+	root.AddCommand(newServe(std), newDemo(std), newCheck(std), newExplain(std), newPasswd(std), newKeygen(std), newSign(std), newVersion(std), newIPRanges(std), newInvalidate(std))
 	return root
 }

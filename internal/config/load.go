@@ -189,8 +189,11 @@ func walk(c *collector, n *yaml.Node, t reflect.Type, path string, env LookupEnv
 }
 
 func isInt(t reflect.Type) bool {
-	return t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 && t != durationType
+	return t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64 && t != durationType &&
+		!reflect.PointerTo(t).Implements(unmarshalerType)
 }
+
+var unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 
 var durationType = reflect.TypeFor[time.Duration]()
 
@@ -319,6 +322,8 @@ func kindName(n *yaml.Node) string {
 
 func typeName(t reflect.Type) string {
 	switch {
+	case t == reflect.TypeFor[Size]():
+		return "a size such as 256MiB or 1GB"
 	case t.PkgPath() == "time" && t.Name() == "Duration":
 		return "a duration such as 30s or 5m"
 	case t.Kind() == reflect.Bool:

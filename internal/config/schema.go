@@ -18,6 +18,8 @@ type Config struct {
 	Routes []*Route `yaml:"routes"`
 	// Pages brands the built-in pages.
 	Pages Pages `yaml:"pages"`
+	// Cache is the edge cache's storage; nil: nothing is cached.
+	Cache *Cache `yaml:"cache"`
 
 	file  string
 	lines map[string]int
@@ -55,6 +57,9 @@ type TLS struct {
 // Admin is the operations listener (health, readiness). Empty Listen disables it.
 type Admin struct {
 	Listen string `yaml:"listen"`
+	// Token authenticates admin API calls that change state (cache invalidation) as a
+	// bearer token. Give it as ${ENV}. Empty: those endpoints are disabled.
+	Token string `yaml:"token"`
 }
 
 // Log selects log level, format and where access-log lines go.
@@ -116,6 +121,8 @@ type Route struct {
 	// ErrorPages maps an error status to what is sent instead (CloudFront's custom
 	// error responses).
 	ErrorPages map[int]*ErrorPage `yaml:"error_pages"`
+	// Cache is the route's cache policy; nil: the route is not cached.
+	Cache *RouteCache `yaml:"cache"`
 }
 
 // Defaults used when a field is left empty.
@@ -157,6 +164,9 @@ func (c *Config) applyDefaults() {
 	if c.Log.Access == "" {
 		c.Log.Access = "stdout"
 	}
+	if c.Cache != nil {
+		c.Cache.applyDefaults()
+	}
 	for _, o := range c.Origins {
 		if o == nil {
 			continue
@@ -185,6 +195,9 @@ func (c *Config) applyDefaults() {
 		}
 		if r.CORS != nil {
 			r.CORS.applyDefaults()
+		}
+		if r.Cache != nil {
+			r.Cache.applyDefaults()
 		}
 	}
 }

@@ -39,6 +39,12 @@ func (cfg *Config) validate(c *collector) {
 
 	validateKeyGroups(c, cfg.KeyGroups)
 	validatePages(c, "pages", &cfg.Pages)
+	if cfg.Cache != nil {
+		validateCache(c, "cache", cfg.Cache)
+	}
+	if cfg.Admin.Token != "" && len(cfg.Admin.Token) < 16 {
+		c.addf("admin.token", "must be at least 16 characters")
+	}
 	if len(cfg.Routes) == 0 {
 		c.addf("routes", "at least one route is required")
 	}
@@ -200,6 +206,9 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 		validateCORS(c, p+".cors", r.CORS)
 	}
 	validateErrorPages(c, p+".error_pages", r)
+	if r.Cache != nil {
+		validateRouteCache(c, p+".cache", r.Cache, cfg.Cache)
+	}
 }
 
 // literalPrefix is the part of a path pattern before its first wildcard.

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/cache"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
@@ -114,6 +115,17 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		return &httpx.Error{Status: p.Status, Cause: p.Cause}
 	}
 	e.key = p.Key
+	if p.Route.Cached && len(p.Route.QueryKeys) > 0 {
+		ctx = cache.WithVariant(ctx, cache.Variant(r.URL.Query(), p.Route.QueryKeys))
+	}
+	if p.Route.Compress {
+		w.Header().Add("Vary", "Accept-Encoding")
+		ctx = cache.WithEncoding(ctx, cache.Negotiate(r.Header.Get("Accept-Encoding")))
+	}
+	if p.Route.Cached {
+		// Replaced by the object's own status when there is an object to send.
+		w.Header().Set("X-Cache", "Error from gatehouse")
+	}
 	if r.Method == http.MethodHead {
 		return serveHead(ctx, w, r, p.Route.Origin, p.Key)
 	}

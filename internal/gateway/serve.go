@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
@@ -60,7 +61,8 @@ func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error) 
 	var re *origin.RangeError
 	switch {
 	case errors.As(err, &nm):
-		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires})
+		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires,
+			CacheStatus: nm.Info.CacheStatus, Age: nm.Info.Age, Stale: nm.Info.Stale})
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	case errors.As(err, &re):
@@ -129,6 +131,13 @@ func setObjectHeaders(h http.Header, info origin.Info) {
 	set("Content-Encoding", info.ContentEncoding)
 	set("Content-Language", info.ContentLanguage)
 	set("Expires", info.Expires)
+	if info.CacheStatus != "" {
+		h.Set("X-Cache", info.CacheStatus+" from gatehouse")
+		h.Set("Age", strconv.FormatInt(int64(info.Age/time.Second), 10))
+		if info.Stale {
+			h.Set("Warning", `110 - "Response is Stale"`)
+		}
+	}
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("X-Content-Type-Options", "nosniff")
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth/loginauth"
+	"github.com/gatehouse-dev/gatehouse/internal/cache"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cors"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
@@ -52,6 +53,9 @@ type State struct {
 	endpoints map[string]*loginauth.Authenticator
 	pages     *pages.Set
 
+	// cache is the edge cache's Store; nil when the configuration has no cache section.
+	cache *cache.Store
+
 	mu     sync.Mutex
 	probes map[string]ProbeResult
 }
@@ -72,6 +76,12 @@ type Route struct {
 	Login *loginauth.Authenticator
 	// ErrorPages replace error statuses (see config.ErrorPage); nil: none.
 	ErrorPages map[int]*config.ErrorPage
+	// Cached is set when Origin is a cache decorator; QueryKeys are the query
+	// parameters that are part of its cache key.
+	Cached    bool
+	QueryKeys []string
+	// Compress: responses may be compressed, so every one says Vary: Accept-Encoding.
+	Compress bool
 }
 
 // ProbeResult is the last readiness probe of one origin.
@@ -85,7 +95,13 @@ type ProbeResult struct {
 // Build turns a validated configuration into a State. Everything that can fail before
 // serving fails here: folders that do not exist, AWS configuration that does not load.
 // On error, whatever was opened is closed again.
-func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State, err error) {
+func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*State, error) {
+	return BuildFrom(ctx, cfg, log, nil)
+}
+
+// BuildFrom is Build keeping prev's cache contents when the cache's storage settings are
+// unchanged (a reload must not empty the cache). prev may be nil.
+func BuildFrom(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State) (_ *State, err error) {
 	st := &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{},
 		endpoints: map[string]*loginauth.Authenticator{}, pages: pages.New(cfg.Pages)}
 	defer func() {
@@ -121,6 +137,11 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State,
 		trusted = append(trusted, pf)
 	}
 	st.proxies = httpx.NewProxies(trusted, cfg.Server.ClientIPHeader)
+	if cfg.Cache != nil {
+		if st.cache, err = buildCache(cfg.Cache, prev); err != nil {
+			errs = append(errs, cfg.Errorf("cache", "%v", err))
+		}
+	}
 	for i, rc := range cfg.Routes {
 		pol := &policy.Policy{Public: rc.Public}
 		var login *loginauth.Authenticator
@@ -163,6 +184,15 @@ func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (_ *State,
 			Keys:    route.KeyMap{StripPrefix: rc.StripPrefix, AddPrefix: rc.AddPrefix, Index: rc.Index},
 			Methods: slices.Clone(rc.Methods), Policy: pol, Login: login, ErrorPages: rc.ErrorPages,
 		}
+		if rc.Cache.Cached() && st.cache != nil && rt.Origin != nil {
+			rt.Origin = st.cache.Wrap(rc.Origin, rt.Origin, cache.Policy{
+				TTLs:         cache.TTLs{Default: rc.Cache.DefaultTTL, Min: rc.Cache.MinTTL, Max: rc.Cache.MaxTTL},
+				StaleIfError: rc.Cache.StaleIfError,
+				Compress:     compression(cfg.Cache, rc.Cache),
+			})
+			rt.Cached, rt.QueryKeys = true, rc.Cache.QueryKeys
+			rt.Compress = cfg.Cache.Compression != nil && *rc.Cache.Compress
+		}
 		if rc.CORS != nil {
 			rt.CORS = cors.New(rc.CORS)
 			if !slices.Contains(rt.Methods, http.MethodOptions) {
@@ -197,6 +227,29 @@ func (s *State) Endpoint(path string) (*loginauth.Authenticator, bool) {
 	a, ok := s.endpoints[path]
 	return a, ok
 }
+
+// buildCache opens the cache Store, or reuses prev's when its options are the same.
+func buildCache(c *config.Cache, prev *State) (*cache.Store, error) {
+	opt := cache.Options{MemoryBytes: int64(c.Memory.MaxSize), SliceSize: int64(c.SliceSize)}
+	if c.Disk != nil {
+		opt.DiskPath, opt.DiskBytes = c.Disk.Path, int64(c.Disk.MaxSize)
+	}
+	if prev != nil && prev.cache != nil && prev.cache.Options() == opt {
+		return prev.cache, nil
+	}
+	return cache.NewStore(opt)
+}
+
+// compression is a route's compression settings, nil when it does not compress.
+func compression(c *config.Cache, rc *config.RouteCache) *cache.Compression {
+	if c.Compression == nil || rc.Compress == nil || !*rc.Compress {
+		return nil
+	}
+	return &cache.Compression{MinSize: int64(c.Compression.MinSize), Types: c.Compression.Types}
+}
+
+// Cache returns the cache Store, or nil when nothing is cached.
+func (s *State) Cache() *cache.Store { return s.cache }
 
 func buildOrigin(ctx context.Context, oc *config.Origin) (origin.Origin, error) {
 	switch {

@@ -37,6 +37,14 @@ type Info struct {
 	ContentEncoding    string
 	ContentLanguage    string
 	Expires            string
+
+	// Set by the cache decorator only (zero from plain origins):
+	// CacheStatus is "Hit", "Miss" or "RefreshHit"; Age is how long ago the cached
+	// copy was fetched or last validated; Stale marks a stale copy served because the
+	// origin failed (stale-if-error).
+	CacheStatus string
+	Age         time.Duration
+	Stale       bool
 }
 
 // GetOptions carries a request's range and preconditions to the origin.

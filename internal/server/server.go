@@ -72,7 +72,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 		adminAddr = adm.Addr().String()
-		servers = append(servers, &http.Server{Handler: adminMux(h), ReadHeaderTimeout: 5 * time.Second})
+		servers = append(servers, &http.Server{Handler: adminMux(h, cfg.Admin.Token, o.Log), ReadHeaderTimeout: 5 * time.Second})
 	}
 
 	errc := make(chan error, 2)
@@ -150,7 +150,7 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 		o.Log.Error("reload refused: configuration invalid, keeping the running one", "errors", err.Error())
 		return
 	}
-	st, err := gateway.Build(ctx, cfg, o.Log)
+	st, err := gateway.BuildFrom(ctx, cfg, o.Log, h.State())
 	if err != nil {
 		o.Log.Error("reload refused: building failed, keeping the running one", "errors", err.Error())
 		return
@@ -198,8 +198,21 @@ func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger) {
 	}
 }
 
-func adminMux(h *gateway.Handler) http.Handler {
+func adminMux(h *gateway.Handler, token string, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /cache/stats", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		c := h.State().Cache()
+		if c == nil {
+			http.Error(w, "no cache configured", http.StatusNotFound)
+			return
+		}
+		json.NewEncoder(w).Encode(&c.Stats)
+	})
+	mux.HandleFunc("POST /cache/invalidate", func(w http.ResponseWriter, r *http.Request) {
+		invalidate(w, r, h, token, log)
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

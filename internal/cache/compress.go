@@ -1,0 +1,168 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"mime"
+	"strconv"
+	"strings"
+
+	"github.com/andybalholm/brotli"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+)
+
+// Compression selects which objects a route compresses.
+type Compression struct {
+	MinSize int64
+	// Types are media types ("text/html") or families ending in '/' ("text/").
+	Types []string
+}
+
+// maxCompressSize bounds the objects compressed at the edge: a variant is built in
+// memory, so larger objects are sent as they are.
+const maxCompressSize = 16 << 20
+
+// Encodings gatehouse can produce, in order of preference when the client rates them
+// equally.
+var encodings = []string{"br", "zstd", "gzip"}
+
+// Negotiate picks the content coding for an Accept-Encoding header: the supported coding
+// with the highest q-value (br, then zstd, then gzip on ties), "*" standing for codings
+// not listed. "" means identity: no header, nothing acceptable, or only q=0.
+func Negotiate(acceptEncoding string) string {
+	if acceptEncoding == "" {
+		return ""
+	}
+	q := map[string]float64{}
+	star := -1.0
+	for part := range strings.SplitSeq(acceptEncoding, ",") {
+		name, params, _ := strings.Cut(part, ";")
+		name = strings.ToLower(strings.TrimSpace(name))
+		v := 1.0
+		if k, val, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(strings.ToLower(k)) == "q" {
+			f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if err != nil || f < 0 || f > 1 {
+				continue
+			}
+			v = f
+		}
+		if name == "x-gzip" {
+			name = "gzip"
+		}
+		if name == "*" {
+			star = v
+			continue
+		}
+		if _, dup := q[name]; !dup {
+			q[name] = v
+		}
+	}
+	best, bestQ := "", 0.0
+	for _, e := range encodings {
+		v, ok := q[e]
+		if !ok {
+			v = star
+		}
+		if v > bestQ {
+			best, bestQ = e, v
+		}
+	}
+	return best
+}
+
+type encodingKey struct{}
+
+// WithEncoding returns a context whose whole-object Gets on compressing routes return
+// the variant in content coding enc ("" for identity).
+func WithEncoding(ctx context.Context, enc string) context.Context {
+	return context.WithValue(ctx, encodingKey{}, enc)
+}
+
+// compressible reports whether an object of info should be compressed under c.
+func (c *Compression) compressible(info origin.Info) bool {
+	if c == nil || info.ContentEncoding != "" || info.Size < c.MinSize || info.Size > maxCompressSize {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(info.ContentType)
+	if err != nil {
+		return false
+	}
+	for _, t := range c.Types {
+		if mt == t || (strings.HasSuffix(t, "/") && strings.HasPrefix(mt, t)) {
+			return true
+		}
+	}
+	return false
+}
+
+// encoded turns a whole identity object into its enc variant, compressed once per
+// object version and then served from the Store. It consumes obj.
+func (o *Origin) encoded(ctx context.Context, base string, obj *origin.Object, enc string) (*origin.Object, error) {
+	m := obj.Info
+	k := base + "z\x00" + enc + "\x00" + m.ETag
+	var data []byte
+	if it, ok := o.store.get(k); ok {
+		obj.Body.Close()
+		data = it.data
+	} else {
+		v, err, joined := o.flight.do(ctx, k, func(context.Context) (any, error) {
+			defer obj.Body.Close()
+			raw, err := io.ReadAll(obj.Body)
+			if err != nil {
+				return nil, err
+			}
+			z, err := compress(enc, raw)
+			if err != nil {
+				return nil, err
+			}
+			if _, cacheable := o.store.get(metaKey(base)); cacheable {
+				o.store.set(k, &item{data: z})
+			}
+			return z, nil
+		})
+		if joined {
+			obj.Body.Close()
+			o.store.Stats.Collapses.Add(1)
+		}
+		if err != nil {
+			return nil, err
+		}
+		data = v.([]byte)
+	}
+	out := &origin.Object{Info: m, Body: io.NopCloser(bytes.NewReader(data))}
+	out.Size, out.ContentEncoding = int64(len(data)), enc
+	if m.ETag != "" && !strings.HasPrefix(m.ETag, "W/") {
+		out.ETag = "W/" + m.ETag // another representation: not byte-identical to the strong tag
+	}
+	return out, nil
+}
+
+func compress(enc string, raw []byte) ([]byte, error) {
+	var b bytes.Buffer
+	var w io.WriteCloser
+	var err error
+	switch enc {
+	case "gzip":
+		w, err = gzip.NewWriterLevel(&b, gzip.BestCompression)
+	case "br":
+		w = brotli.NewWriterLevel(&b, 6)
+	case "zstd":
+		w, err = zstd.NewWriter(&b, zstd.WithEncoderLevel(zstd.SpeedBetterCompression), zstd.WithEncoderConcurrency(1))
+	default:
+		return raw, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,285 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// disk is the on-disk tier. Each entry is one file named by the SHA-256 of its key:
+//
+//	magic "GHC1" | u32 key length | key | u8 kind (0 meta, 1 slice) | u64 data length |
+//	u32 CRC-32C of data | data
+//
+// The key (which holds the object's ETag for slices) and the length are checked on every
+// read, and the checksum too; an entry that fails is deleted and reported as a miss.
+// Files are written to a temporary name, synced and renamed, so a crash leaves either the
+// old entry, the new one or a temporary file that the next start removes. The index is
+// rebuilt at start by reading every file's header; the oldest-accessed entries go first
+// when the tier is over its size.
+type disk struct {
+	dir   string
+	max   int64
+	stats *Stats
+
+	mu    sync.Mutex
+	index map[string]*diskEntry
+	total int64
+}
+
+type diskEntry struct {
+	file   string
+	size   int64
+	access time.Time
+}
+
+const diskMagic = "GHC1"
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+func openDisk(dir string, max int64, st *Stats) (*disk, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("cache.disk.path: %w", err)
+	}
+	d := &disk{dir: dir, max: max, stats: st, index: map[string]*diskEntry{}}
+	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
+		if err != nil || de.IsDir() {
+			return err
+		}
+		if strings.HasSuffix(p, ".tmp") {
+			os.Remove(p) // a write that never finished
+			return nil
+		}
+		key, size, ok := readHeader(p)
+		if !ok {
+			os.Remove(p)
+			return nil
+		}
+		at := time.Now()
+		if fi, err := de.Info(); err == nil {
+			at = fi.ModTime()
+		}
+		d.index[key] = &diskEntry{file: p, size: size, access: at}
+		d.total += size
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("scanning cache.disk.path: %w", err)
+	}
+	d.mu.Lock()
+	d.evictLocked()
+	d.mu.Unlock()
+	return d, nil
+}
+
+func (d *disk) fileFor(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	h := hex.EncodeToString(sum[:])
+	return filepath.Join(d.dir, h[:2], h)
+}
+
+// readHeader reads a file's key and checks that its length matches the header.
+func readHeader(p string) (string, int64, bool) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, false
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", 0, false
+	}
+	var head [8]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil || string(head[:4]) != diskMagic {
+		return "", 0, false
+	}
+	kl := int64(binary.BigEndian.Uint32(head[4:]))
+	if kl > 1<<16 {
+		return "", 0, false
+	}
+	rest := make([]byte, kl+13)
+	if _, err := f.ReadAt(rest, 8); err != nil {
+		return "", 0, false
+	}
+	dl := int64(binary.BigEndian.Uint64(rest[kl+1:]))
+	if 8+kl+13+dl != fi.Size() {
+		return "", 0, false
+	}
+	return string(rest[:kl]), fi.Size(), true
+}
+
+func encodeItem(key string, it *item) ([]byte, error) {
+	kind, data := byte(1), it.data
+	if it.meta != nil {
+		kind = 0
+		var err error
+		if data, err = json.Marshal(it.meta); err != nil {
+			return nil, err
+		}
+	}
+	var b bytes.Buffer
+	b.Grow(len(key) + len(data) + 25)
+	b.WriteString(diskMagic)
+	b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(key))))
+	b.WriteString(key)
+	b.WriteByte(kind)
+	b.Write(binary.BigEndian.AppendUint64(nil, uint64(len(data))))
+	b.Write(binary.BigEndian.AppendUint32(nil, crc32.Checksum(data, crcTable)))
+	b.Write(data)
+	return b.Bytes(), nil
+}
+
+func decodeItem(key string, raw []byte) (*item, error) {
+	if len(raw) < 8 || string(raw[:4]) != diskMagic {
+		return nil, errors.New("bad magic")
+	}
+	kl := int(binary.BigEndian.Uint32(raw[4:]))
+	if len(raw) < 8+kl+13 {
+		return nil, errors.New("truncated header")
+	}
+	if string(raw[8:8+kl]) != key {
+		return nil, errors.New("key (or ETag) mismatch")
+	}
+	p := raw[8+kl:]
+	kind, dl, sum := p[0], binary.BigEndian.Uint64(p[1:]), binary.BigEndian.Uint32(p[9:])
+	data := p[13:]
+	if uint64(len(data)) != dl {
+		return nil, fmt.Errorf("length %d, header says %d", len(data), dl)
+	}
+	if crc32.Checksum(data, crcTable) != sum {
+		return nil, errors.New("checksum mismatch")
+	}
+	if kind == 0 {
+		m := &meta{}
+		if err := json.Unmarshal(data, m); err != nil {
+			return nil, err
+		}
+		return &item{meta: m}, nil
+	}
+	return &item{data: data}, nil
+}
+
+func (d *disk) get(key string) (*item, bool) {
+	d.mu.Lock()
+	e, ok := d.index[key]
+	if ok {
+		e.access = time.Now()
+	}
+	d.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	raw, err := os.ReadFile(e.file)
+	if err == nil {
+		var it *item
+		if it, err = decodeItem(key, raw); err == nil {
+			return it, true
+		}
+	}
+	d.drop(key) // truncated, corrupt or gone: never served
+	return nil, false
+}
+
+func (d *disk) set(key string, it *item) {
+	raw, err := encodeItem(key, it)
+	if err != nil {
+		return
+	}
+	p := d.fileFor(key)
+	if err := writeAtomic(p, raw); err != nil {
+		return // the disk tier is best effort; memory still has the entry
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if old, ok := d.index[key]; ok {
+		d.total -= old.size
+	}
+	d.index[key] = &diskEntry{file: p, size: int64(len(raw)), access: time.Now()}
+	d.total += int64(len(raw))
+	d.evictLocked()
+}
+
+func writeAtomic(p string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(p), "entry-*.tmp")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), p)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
+}
+
+func (d *disk) evictLocked() {
+	if d.total <= d.max {
+		return
+	}
+	type ka struct {
+		key string
+		e   *diskEntry
+	}
+	all := make([]ka, 0, len(d.index))
+	for k, e := range d.index {
+		all = append(all, ka{k, e})
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].e.access.Before(all[j].e.access) })
+	for _, x := range all {
+		if d.total <= d.max {
+			break
+		}
+		os.Remove(x.e.file)
+		delete(d.index, x.key)
+		d.total -= x.e.size
+		d.stats.Evictions.Add(1)
+	}
+}
+
+func (d *disk) drop(key string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if e, ok := d.index[key]; ok {
+		os.Remove(e.file)
+		delete(d.index, key)
+		d.total -= e.size
+	}
+}
+
+func (d *disk) invalidate(prefix string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for k, e := range d.index {
+		if strings.HasPrefix(k, prefix) {
+			os.Remove(e.file)
+			delete(d.index, k)
+			d.total -= e.size
+			n++
+		}
+	}
+	return n
+}

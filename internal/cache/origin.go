@@ -1,0 +1,400 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+)
+
+// Policy is one route's caching behaviour.
+type Policy struct {
+	TTLs
+	// StaleIfError is how long past its TTL a copy may still be served when the origin is
+	// unavailable or times out.
+	StaleIfError time.Duration
+	// Compress, when set, makes whole-object Gets whose context carries an encoding
+	// (WithEncoding) return a compressed variant of compressible objects.
+	Compress *Compression
+}
+
+// Cache statuses reported in origin.Info.CacheStatus.
+const (
+	StatusHit        = "Hit"
+	StatusMiss       = "Miss"
+	StatusRefreshHit = "RefreshHit"
+)
+
+// Origin serves an origin's objects through a Store. It implements origin.Origin, so the
+// gateway's request path is the same with and without a cache.
+type Origin struct {
+	next   origin.Origin
+	name   string
+	policy Policy
+	store  *Store
+	flight *flight
+	now    func() time.Time
+}
+
+var _ origin.Origin = (*Origin)(nil)
+
+// Wrap returns a caching decorator for next, whose entries are stored under originName.
+// Decorators of one origin share entries whatever their policy: the policy decides how
+// long an entry is fresh when it is stored or revalidated.
+func (s *Store) Wrap(originName string, next origin.Origin, p Policy) *Origin {
+	return &Origin{next: next, name: originName, policy: p, store: s, flight: s.flightFor(), now: time.Now}
+}
+
+// Next is the wrapped origin.
+func (o *Origin) Next() origin.Origin { return o.next }
+
+// Probe asks the wrapped origin.
+func (o *Origin) Probe(ctx context.Context) error { return o.next.Probe(ctx) }
+
+type variantKey struct{}
+
+// WithVariant returns a context whose cache lookups use variant as part of the cache
+// key (the configured query parameters' values, see Variant).
+func WithVariant(ctx context.Context, variant string) context.Context {
+	return context.WithValue(ctx, variantKey{}, variant)
+}
+
+// Variant renders the values of the named query parameters, in the given order, as a
+// cache-key component. Parameters not named never take part.
+func Variant(q url.Values, names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	for _, n := range names {
+		vs, ok := q[n]
+		if !ok {
+			continue
+		}
+		for _, v := range vs {
+			b.WriteString(url.QueryEscape(n))
+			b.WriteByte('=')
+			b.WriteString(url.QueryEscape(v))
+			b.WriteByte('&')
+		}
+	}
+	return b.String()
+}
+
+func (o *Origin) base(ctx context.Context, key string) string {
+	v, _ := ctx.Value(variantKey{}).(string)
+	return baseKey(o.name, key, v)
+}
+
+// Head answers from a cached entry when there is one (revalidating it when stale) and
+// asks the origin otherwise, without storing anything.
+func (o *Origin) Head(ctx context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+	base := o.base(ctx, key)
+	if it, ok := o.store.get(metaKey(base)); ok {
+		m, status, err := o.current(ctx, base, key, it.meta)
+		if err == nil {
+			info := o.annotate(m, status)
+			return info, cond.Evaluate(info)
+		}
+		if !errors.Is(err, errRefetch) {
+			return origin.Info{}, err
+		}
+	}
+	info, err := o.next.Head(ctx, key, cond)
+	info.CacheStatus = StatusMiss
+	return info, err
+}
+
+// errRefetch: the cached entry is out of date and the object must be fetched again.
+var errRefetch = errors.New("cached entry superseded")
+
+// current returns a usable metadata entry for m: m itself while fresh; after a
+// revalidation (304) a refreshed copy; m again when the origin fails within the
+// stale-if-error window. errRefetch means the object changed.
+func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta, string, error) {
+	now := o.now()
+	if m.fresh(now) {
+		return m, StatusHit, nil
+	}
+	v, err, joined := o.flight.do(ctx, metaKey(base)+"\x00revalidate", func(ctx context.Context) (any, error) {
+		cond := origin.Conditions{IfNoneMatch: m.Info.ETag}
+		if cond.IfNoneMatch == "" {
+			cond.IfModifiedSince = m.Info.LastModified
+		}
+		_, err := o.next.Head(ctx, key, cond)
+		var nm *origin.NotModifiedError
+		if errors.As(err, &nm) {
+			fresh := *m
+			fresh.Stored = o.now()
+			if nm.Info.CacheControl != "" || nm.Info.Expires != "" {
+				fresh.Info.CacheControl, fresh.Info.Expires = nm.Info.CacheControl, nm.Info.Expires
+			}
+			fresh.TTL = o.policy.TTL(fresh.Info.CacheControl, fresh.Info.Expires, fresh.Stored)
+			if fresh.TTL > 0 {
+				o.store.set(metaKey(base), &item{meta: &fresh})
+			}
+			return &fresh, nil
+		}
+		if err == nil {
+			o.store.drop(metaKey(base))
+			return nil, errRefetch
+		}
+		return nil, err
+	})
+	if joined {
+		o.store.Stats.Collapses.Add(1)
+	}
+	switch {
+	case err == nil:
+		o.store.Stats.RefreshHits.Add(1)
+		return v.(*meta), StatusRefreshHit, nil
+	case errors.Is(err, errRefetch):
+		return nil, "", err
+	case (errors.Is(err, origin.ErrUnavailable) || errors.Is(err, origin.ErrTimeout)) &&
+		now.Sub(m.Stored) < m.TTL+o.policy.StaleIfError:
+		o.store.Stats.StaleServes.Add(1)
+		stale := *m
+		return &stale, StatusHit + "\x00stale", nil
+	}
+	return nil, "", err
+}
+
+func (o *Origin) annotate(m *meta, status string) origin.Info {
+	info := m.Info
+	info.CacheStatus = status
+	if s, ok := strings.CutSuffix(status, "\x00stale"); ok {
+		info.CacheStatus, info.Stale = s, true
+	}
+	if info.CacheStatus != StatusMiss && info.CacheStatus != StatusRefreshHit {
+		info.Age = max(0, o.now().Sub(m.Stored))
+	}
+	return info
+}
+
+// Get serves the object or range from the cache, fetching the slices it lacks.
+func (o *Origin) Get(ctx context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
+	base := o.base(ctx, key)
+	for attempt := 0; ; attempt++ {
+		obj, err := o.get(ctx, base, key, opt)
+		if errors.Is(err, errRefetch) && attempt < 2 {
+			continue
+		}
+		if err == nil && opt.Range == nil && o.policy.Compress.compressible(obj.Info) {
+			if enc, _ := ctx.Value(encodingKey{}).(string); enc != "" {
+				return o.encoded(ctx, base, obj, enc)
+			}
+		}
+		return obj, err
+	}
+}
+
+func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOptions) (*origin.Object, error) {
+	var (
+		m      *meta
+		status string
+		first  *sliceData // the slice fetched with the metadata, when it was
+	)
+	if it, ok := o.store.get(metaKey(base)); ok {
+		var err error
+		m, status, err = o.current(ctx, base, key, it.meta)
+		if err != nil {
+			return nil, err
+		}
+		if status == StatusHit {
+			o.store.Stats.Hits.Add(1)
+		}
+	} else {
+		idx := int64(0)
+		if r := opt.Range; r != nil && r.First > 0 {
+			idx = r.First / o.store.SliceSize()
+		}
+		res, err := o.fetchMeta(ctx, base, key, idx)
+		if err != nil {
+			return nil, err
+		}
+		m, status, first = res.meta, StatusMiss, res.slice
+	}
+	info := o.annotate(m, status)
+	if err := opt.Cond.Evaluate(info); err != nil {
+		return nil, err
+	}
+	obj := &origin.Object{Info: info}
+	start, end := int64(0), info.Size-1
+	if opt.Range != nil {
+		r, ok := opt.Range.Resolve(info.Size)
+		if !ok {
+			return nil, &origin.RangeError{Size: info.Size}
+		}
+		obj.Range = &r
+		start, end = r.Start, r.End
+	}
+	if idx := start / o.store.SliceSize(); start <= end && (first == nil || first.idx != idx) {
+		// Fetch the first slice now, so that an origin failure is still an error status
+		// rather than a cut connection.
+		data, err := o.slice(ctx, base, key, m, idx)
+		if err != nil {
+			return nil, err
+		}
+		first = &sliceData{idx: idx, data: data}
+	}
+	obj.Body = &reader{ctx: ctx, o: o, base: base, key: key, m: m, pos: start, end: end, first: first}
+	return obj, nil
+}
+
+type sliceData struct {
+	idx  int64
+	data []byte
+}
+
+type metaResult struct {
+	meta  *meta
+	slice *sliceData
+}
+
+// fetchMeta fetches slice idx of the object (its metadata comes with it), stores both
+// when the object may be cached, and returns them. Concurrent calls for one object share
+// one origin request.
+func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*metaResult, error) {
+	v, err, joined := o.flight.do(ctx, metaKey(base), func(ctx context.Context) (any, error) {
+		o.store.Stats.Misses.Add(1)
+		sd, info, err := o.fetchSlice(ctx, key, idx, "")
+		if err != nil {
+			return nil, err
+		}
+		now := o.now()
+		m := &meta{Info: info, Stored: now, TTL: o.policy.TTL(info.CacheControl, info.Expires, now)}
+		if m.TTL > 0 {
+			o.store.set(sliceKey(base, info.ETag, sd.idx), &item{data: sd.data})
+			o.store.set(metaKey(base), &item{meta: m})
+		}
+		return &metaResult{meta: m, slice: sd}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if joined {
+		o.store.Stats.Collapses.Add(1)
+	}
+	return v.(*metaResult), nil
+}
+
+// fetchSlice GETs slice idx from the origin. With etag set, the request carries If-Match
+// so that a slice of another version is refused, never mixed in.
+func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag string) (*sliceData, origin.Info, error) {
+	size := o.store.SliceSize()
+	opt := origin.GetOptions{Range: &origin.ByteRange{First: idx * size, Last: (idx+1)*size - 1}}
+	if etag != "" {
+		opt.Cond.IfMatch = etag
+	}
+	obj, err := o.next.Get(ctx, key, opt)
+	var re *origin.RangeError
+	if errors.As(err, &re) && re.Size == 0 && idx == 0 {
+		opt.Range = nil // an empty object has no byte 0 to ask for
+		obj, err = o.next.Get(ctx, key, opt)
+	}
+	if errors.Is(err, origin.ErrPreconditionFailed) && etag != "" {
+		return nil, origin.Info{}, fmt.Errorf("%w: object changed while its slices were being fetched", errRefetch)
+	}
+	if err != nil {
+		return nil, origin.Info{}, err
+	}
+	defer obj.Body.Close()
+	off := idx * size
+	n := min(size, obj.Size-off)
+	if obj.Range == nil && off > 0 {
+		// The origin sent the whole object: skip to the slice.
+		if _, err := io.CopyN(io.Discard, obj.Body, off); err != nil {
+			return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("reading the object body: %w", err))
+		}
+	} else if obj.Range != nil && obj.Range.Start != off {
+		return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("origin answered range %d-%d for slice at %d", obj.Range.Start, obj.Range.End, off))
+	}
+	n = max(n, 0)
+	data := make([]byte, n)
+	if _, err := io.ReadFull(obj.Body, data); err != nil {
+		return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("reading slice %d: %w", idx, err))
+	}
+	o.store.Stats.OriginBytes.Add(n)
+	info := obj.Info
+	info.CacheStatus, info.Age, info.Stale = "", 0, false
+	return &sliceData{idx: idx, data: data}, info, nil
+}
+
+// slice returns slice idx of version m, from the store or the origin.
+func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64) ([]byte, error) {
+	k := sliceKey(base, m.Info.ETag, idx)
+	if it, ok := o.store.get(k); ok {
+		o.store.Stats.HitBytes.Add(int64(len(it.data)))
+		return it.data, nil
+	}
+	v, err, joined := o.flight.do(ctx, k, func(ctx context.Context) (any, error) {
+		sd, _, err := o.fetchSlice(ctx, key, idx, m.Info.ETag)
+		if err != nil {
+			if errors.Is(err, errRefetch) {
+				o.store.drop(metaKey(base))
+			}
+			return nil, err
+		}
+		if m.TTL > 0 {
+			o.store.set(k, &item{data: sd.data})
+		}
+		return sd.data, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if joined {
+		o.store.Stats.Collapses.Add(1)
+	}
+	return v.([]byte), nil
+}
+
+// reader streams bytes pos..end of one object version, slice after slice, holding one
+// slice at a time.
+type reader struct {
+	ctx      context.Context
+	o        *Origin
+	base     string
+	key      string
+	m        *meta
+	pos, end int64
+	first    *sliceData
+	cur      []byte
+}
+
+func (r *reader) Read(p []byte) (int, error) {
+	if len(r.cur) == 0 {
+		if r.pos > r.end {
+			return 0, io.EOF
+		}
+		size := r.o.store.SliceSize()
+		idx := r.pos / size
+		var data []byte
+		if r.first != nil && r.first.idx == idx {
+			data = r.first.data
+		} else {
+			var err error
+			if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx); err != nil {
+				return 0, err
+			}
+		}
+		r.first = nil
+		off := r.pos - idx*size
+		stop := min(int64(len(data)), r.end+1-idx*size)
+		if off >= stop {
+			return 0, io.ErrUnexpectedEOF
+		}
+		r.cur = data[off:stop]
+	}
+	n := copy(p, r.cur)
+	r.cur = r.cur[n:]
+	r.pos += int64(n)
+	return n, nil
+}
+
+func (r *reader) Close() error { r.cur, r.first = nil, nil; return nil }

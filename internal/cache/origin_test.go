@@ -1,0 +1,195 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+)
+
+// memOrigin is an in-memory origin that honours Range and preconditions, counts GETs
+// and can change an object after a number of GETs (to test version mixing).
+type memOrigin struct {
+	mu      sync.Mutex
+	objs    map[string]origin.Info
+	bodies  map[string][]byte
+	gets    atomic.Int64
+	onGet   func(n int64) // called after each GET is answered
+	version int
+}
+
+func newMemOrigin() *memOrigin {
+	return &memOrigin{objs: map[string]origin.Info{}, bodies: map[string][]byte{}}
+}
+
+func (m *memOrigin) put(key string, body []byte, cacheControl string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.version++
+	m.objs[key] = origin.Info{Size: int64(len(body)), ETag: fmt.Sprintf(`"v%d"`, m.version), CacheControl: cacheControl,
+		LastModified: time.Now().Truncate(time.Second), ContentType: "application/octet-stream"}
+	m.bodies[key] = body
+}
+
+func (m *memOrigin) Probe(context.Context) error { return nil }
+
+func (m *memOrigin) Head(_ context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	info, ok := m.objs[key]
+	if !ok {
+		return origin.Info{}, origin.NotFound(key)
+	}
+	return info, cond.Evaluate(info)
+}
+
+func (m *memOrigin) Get(_ context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
+	m.mu.Lock()
+	info, ok := m.objs[key]
+	body := m.bodies[key]
+	m.mu.Unlock()
+	n := m.gets.Add(1)
+	if m.onGet != nil {
+		defer m.onGet(n)
+	}
+	if !ok {
+		return nil, origin.NotFound(key)
+	}
+	if err := opt.Cond.Evaluate(info); err != nil {
+		return nil, err
+	}
+	obj := &origin.Object{Info: info}
+	if opt.Range != nil {
+		r, ok := opt.Range.Resolve(info.Size)
+		if !ok {
+			return nil, &origin.RangeError{Size: info.Size}
+		}
+		obj.Range = &r
+		body = body[r.Start : r.End+1]
+	}
+	obj.Body = io.NopCloser(bytes.NewReader(body))
+	return obj, nil
+}
+
+func testStore(t testing.TB) *Store {
+	s, err := NewStore(Options{MemoryBytes: 64 << 20, SliceSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var testPolicy = Policy{TTLs: TTLs{Default: time.Hour, Min: 0, Max: 24 * time.Hour}}
+
+func readAll(t *testing.T, o *Origin, key string, r *origin.ByteRange) ([]byte, error) {
+	t.Helper()
+	obj, err := o.Get(context.Background(), key, origin.GetOptions{Range: r})
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Body.Close()
+	return io.ReadAll(obj.Body)
+}
+
+// Slices of two versions of an object must never be assembled into one response.
+func TestSlicesOfDifferentVersionsAreNeverMixed(t *testing.T) {
+	mo := newMemOrigin()
+	v1 := bytes.Repeat([]byte{'1'}, 3<<20+5)
+	v2 := bytes.Repeat([]byte{'2'}, 3<<20+5)
+	mo.put("obj", v1, "")
+	// The object changes right after the first slice has been fetched.
+	mo.onGet = func(n int64) {
+		if n == 1 {
+			mo.put("obj", v2, "")
+		}
+	}
+	o := testStore(t).Wrap("o", mo, testPolicy)
+	body, err := readAll(t, o, "obj", nil)
+	if err == nil {
+		t.Fatalf("read %d bytes of a changing object without error", len(body))
+	}
+	if !bytes.Equal(body, v1[:len(body)]) {
+		t.Fatal("bytes of two versions were mixed")
+	}
+	// The next request starts over and sees version 2 only.
+	mo.onGet = nil
+	body, err = readAll(t, o, "obj", nil)
+	if err != nil || !bytes.Equal(body, v2) {
+		t.Fatalf("after the change: %d bytes, err %v", len(body), err)
+	}
+}
+
+func TestRangeFetchesOnlyNeededSlices(t *testing.T) {
+	mo := newMemOrigin()
+	big := make([]byte, 20<<20)
+	for i := range big {
+		big[i] = byte(i / 7)
+	}
+	mo.put("big", big, "")
+	s := testStore(t)
+	o := s.Wrap("o", mo, testPolicy)
+	got, err := readAll(t, o, "big", &origin.ByteRange{First: 10<<20 - 10, Last: 10<<20 + 10})
+	if err != nil || !bytes.Equal(got, big[10<<20-10:10<<20+11]) {
+		t.Fatalf("range: %d bytes, err %v", len(got), err)
+	}
+	if n, b := mo.gets.Load(), s.Stats.OriginBytes.Load(); n != 2 || b != 2<<20 {
+		t.Fatalf("origin GETs %d, bytes %d; want 2 slices", n, b)
+	}
+	got, err = readAll(t, o, "big", nil)
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("whole: %d bytes, err %v", len(got), err)
+	}
+	if n := mo.gets.Load(); n != 20 {
+		t.Fatalf("origin GETs %d, want 20 (one per slice)", n)
+	}
+	if _, err := readAll(t, o, "big", &origin.ByteRange{First: 30 << 20, Last: -1}); !errors.Is(err, origin.ErrRangeNotSatisfiable) {
+		t.Fatalf("range past the end: %v", err)
+	}
+}
+
+func TestEmptyObjectAndNotFound(t *testing.T) {
+	mo := newMemOrigin()
+	mo.put("empty", nil, "")
+	o := testStore(t).Wrap("o", mo, testPolicy)
+	for range 2 {
+		got, err := readAll(t, o, "empty", nil)
+		if err != nil || len(got) != 0 {
+			t.Fatalf("empty: %q %v", got, err)
+		}
+	}
+	if _, err := readAll(t, o, "missing", nil); !errors.Is(err, origin.ErrNotFound) {
+		t.Fatalf("missing: %v", err)
+	}
+}
+
+func BenchmarkMemoryHit(b *testing.B) {
+	mo := newMemOrigin()
+	mo.put("small", bytes.Repeat([]byte("x"), 4096), "")
+	o := testStore(b).Wrap("o", mo, testPolicy)
+	ctx := context.Background()
+	buf := make([]byte, 8192)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		obj, err := o.Get(ctx, "small", origin.GetOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := obj.Body.Read(buf); err != nil {
+				break
+			}
+		}
+		obj.Body.Close()
+	}
+	if mo.gets.Load() != 1 {
+		b.Fatalf("origin GETs %d", mo.gets.Load())
+	}
+}

@@ -1,0 +1,193 @@
+// Package cache is gatehouse's edge cache: a Store (a size-bounded memory tier and an
+// optional disk tier) and Origin, a decorator that serves an origin.Origin's objects from
+// the Store. Objects are kept as fixed-size slices keyed by (origin, key, variant, ETag,
+// index), so a Range request fetches only the slices it covers and slices of different
+// object versions are never mixed. Concurrent misses for one object or slice make one
+// origin request. The decorator sits behind the gateway's authorization: it is only
+// reached once a request has been allowed, so a cache hit never bypasses auth.
+package cache
+
+import (
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
+)
+
+// Stats are the cache's counters since start. They are safe to read concurrently.
+type Stats struct {
+	Hits        atomic.Int64 // served from the cache, fresh
+	RefreshHits atomic.Int64 // stale, revalidated with a 304
+	Misses      atomic.Int64 // fetched from the origin
+	StaleServes atomic.Int64 // stale copies served because the origin failed
+	Collapses   atomic.Int64 // requests that waited for another request's origin fetch
+	Evictions   atomic.Int64 // entries dropped for space
+	OriginBytes atomic.Int64 // body bytes fetched from origins
+	HitBytes    atomic.Int64 // body bytes served from stored slices
+	DiskHits    atomic.Int64 // slices or metadata found on disk after a memory miss
+	Invalidated atomic.Int64 // entries removed by invalidation
+}
+
+// MarshalJSON renders the counters as a flat JSON object.
+func (s *Stats) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]int64{
+		"hits": s.Hits.Load(), "refresh_hits": s.RefreshHits.Load(), "misses": s.Misses.Load(),
+		"stale_serves": s.StaleServes.Load(), "collapses": s.Collapses.Load(),
+		"evictions": s.Evictions.Load(), "origin_bytes": s.OriginBytes.Load(),
+		"hit_bytes": s.HitBytes.Load(), "disk_hits": s.DiskHits.Load(), "invalidated": s.Invalidated.Load(),
+	})
+}
+
+// meta is what the cache knows about one object version. It is immutable once stored;
+// a revalidation stores a new one.
+type meta struct {
+	Info   origin.Info   `json:"info"`
+	Stored time.Time     `json:"stored"` // fetched or last validated
+	TTL    time.Duration `json:"ttl"`
+}
+
+func (m *meta) fresh(now time.Time) bool { return now.Sub(m.Stored) < m.TTL }
+
+// item is a stored value: either an object's metadata or one slice of its body.
+type item struct {
+	meta *meta
+	data []byte
+}
+
+// Options configure a Store.
+type Options struct {
+	MemoryBytes int64
+	SliceSize   int64
+	// DiskPath and DiskBytes enable the disk tier when DiskPath is set.
+	DiskPath  string
+	DiskBytes int64
+}
+
+// Store holds cached entries. It outlives configuration reloads: routes built from a
+// new configuration keep using the same Store when its options are unchanged.
+type Store struct {
+	opt     Options
+	mem     *otter.Cache[string, *item]
+	disk    *disk // nil: memory only
+	flights flight
+	Stats   Stats
+}
+
+// NewStore makes a Store. With a disk tier, the disk's index is rebuilt by scanning its
+// folder.
+func NewStore(opt Options) (*Store, error) {
+	s := &Store{opt: opt}
+	var err error
+	s.mem, err = otter.New(&otter.Options[string, *item]{
+		MaximumWeight: uint64(opt.MemoryBytes),
+		Weigher: func(k string, v *item) uint32 {
+			return uint32(len(k) + len(v.data) + 256)
+		},
+		OnDeletion: func(e otter.DeletionEvent[string, *item]) {
+			if e.Cause == otter.CauseOverflow {
+				s.Stats.Evictions.Add(1)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if opt.DiskPath != "" {
+		if s.disk, err = openDisk(opt.DiskPath, opt.DiskBytes, &s.Stats); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Options returns the options the Store was made with.
+func (s *Store) Options() Options { return s.opt }
+
+// SliceSize is the size of the slices objects are stored in.
+func (s *Store) SliceSize() int64 { return s.opt.SliceSize }
+
+func (s *Store) get(k string) (*item, bool) {
+	if it, ok := s.mem.GetIfPresent(k); ok {
+		return it, true
+	}
+	if s.disk != nil {
+		if it, ok := s.disk.get(k); ok {
+			s.Stats.DiskHits.Add(1)
+			s.mem.Set(k, it)
+			return it, true
+		}
+	}
+	return nil, false
+}
+
+func (s *Store) set(k string, it *item) {
+	s.mem.Set(k, it)
+	if s.disk != nil {
+		s.disk.set(k, it)
+	}
+}
+
+func (s *Store) drop(k string) {
+	s.mem.Invalidate(k)
+	if s.disk != nil {
+		s.disk.drop(k)
+	}
+}
+
+// Entry keys. Every key starts with origin NUL objectkey NUL, so invalidation by exact
+// key or key prefix is a prefix match. Object keys never hold NUL (paths with NUL are
+// refused before routing).
+func baseKey(originName, key, variant string) string {
+	return originName + "\x00" + key + "\x00" + variant + "\x00"
+}
+func metaKey(base string) string { return base + "m" }
+func sliceKey(base, etag string, idx int64) string {
+	return base + "s\x00" + etag + "\x00" + itoa(idx)
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}
+
+// Invalidate removes every entry of originName whose object key equals key or, when
+// prefix is true, starts with key. It returns how many entries it removed from memory
+// and disk together.
+func (s *Store) Invalidate(originName, key string, prefix bool) int {
+	want := originName + "\x00" + key
+	if !prefix {
+		want += "\x00"
+	}
+	n := 0
+	var keys []string
+	for k := range s.mem.Keys() {
+		if strings.HasPrefix(k, want) {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		if _, ok := s.mem.Invalidate(k); ok {
+			n++
+		}
+	}
+	if s.disk != nil {
+		n += s.disk.invalidate(want)
+	}
+	s.Stats.Invalidated.Add(int64(n))
+	return n
+}
+
+// flightFor returns the Store's request-collapsing group, shared by every decorator.
+func (s *Store) flightFor() *flight { return &s.flights }

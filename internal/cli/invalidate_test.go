@@ -1,0 +1,84 @@
+package cli_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+func TestInvalidate(t *testing.T) {
+	const token = "a-long-enough-admin-token"
+	t.Setenv("GH_TEST_ADMIN_TOKEN", token)
+	root := t.TempDir()
+	os.MkdirAll(filepath.Join(root, "www"), 0o755)
+	writeFile(t, root, "www/a.txt", "one")
+	writeFile(t, root, "www/b.txt", "bee")
+	cfg := writeFile(t, t.TempDir(), "gatehouse.yaml", fmt.Sprintf(`server:
+  listen: 127.0.0.1:0
+admin:
+  listen: 127.0.0.1:0
+  token: ${GH_TEST_ADMIN_TOKEN}
+cache: {memory: {max_size: 8MiB}}
+origins:
+  site:
+    dir: {root: %s}
+routes:
+  - path: /www/*
+    origin: site
+    public: true
+    cache: {policy: optimized}
+`, strconv.Quote(root)))
+	r := start(t, "serve", "--config", cfg)
+	m := r.waitFor(t, r.stderr, regexp.MustCompile(`"msg":"gatehouse listening","addr":"([^"]+)".*"admin":"([^"]+)"`))
+	base, admin := "http://"+m[1], m[2]
+	xcache := func(path string) string {
+		t.Helper()
+		code, h, _ := get(t, base+path)
+		if code != 200 {
+			t.Fatalf("GET %s = %d", path, code)
+		}
+		return h.Get("X-Cache")
+	}
+	for _, p := range []string{"/www/a.txt", "/www/b.txt"} {
+		xcache(p)
+		if got := xcache(p); got != "Hit from gatehouse" {
+			t.Fatalf("%s: X-Cache %q", p, got)
+		}
+	}
+
+	res := run(t, "invalidate", "--admin", admin, "--token-env", "GH_TEST_ADMIN_TOKEN", "/www/a.txt")
+	if res.code != 0 || res.stdout != "/www/a.txt\t2\n" {
+		t.Fatalf("invalidate: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+	if got := xcache("/www/a.txt"); got != "Miss from gatehouse" {
+		t.Errorf("after invalidation: X-Cache %q", got)
+	}
+	if got := xcache("/www/b.txt"); got != "Hit from gatehouse" {
+		t.Errorf("untouched object: X-Cache %q", got)
+	}
+	res = run(t, "invalidate", "--admin", admin, "--token-env", "GH_TEST_ADMIN_TOKEN", "--json", "/www/*")
+	if res.code != 0 || !strings.Contains(res.stdout, `"removed":4`) {
+		t.Fatalf("prefix: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
+	}
+	if got := xcache("/www/b.txt"); got != "Miss from gatehouse" {
+		t.Errorf("after prefix invalidation: X-Cache %q", got)
+	}
+
+	t.Setenv("GH_WRONG_TOKEN", "not-the-token-at-all")
+	res = run(t, "invalidate", "--admin", admin, "--token-env", "GH_WRONG_TOKEN", "/www/*")
+	if res.code != 1 || !strings.Contains(res.stderr, "401") {
+		t.Errorf("wrong token: exit %d, stderr %q", res.code, res.stderr)
+	}
+	res = run(t, "invalidate", "--admin", admin, "--token-env", "GH_UNSET_TOKEN_VAR", "/www/*")
+	if res.code != 2 {
+		t.Errorf("no token: exit %d, stderr %q", res.code, res.stderr)
+	}
+	code, _, body := get(t, "http://"+admin+"/cache/stats")
+	if code != 200 || !strings.Contains(body, `"hits":`) {
+		t.Errorf("stats: %d %q", code, body)
+	}
+}
