@@ -1,0 +1,421 @@
+# The scenarios of issue 5, their contenders, and how one is measured. Sourced by
+# bench/run.
+# shellcheck shell=bash
+
+# Contenders of the variant being run, by name: URL, server PIDs ("SERVING,OTHERS..."),
+# one request header, a file of request targets (several URLs), MinIO's PID when it is
+# the origin, the body size every response must have.
+declare -A C_URL C_PIDS C_HEADER C_PATHS C_ORIGIN C_SIZE
+reset_contenders() {
+	C_URL=() C_PIDS=() C_HEADER=() C_PATHS=() C_ORIGIN=() C_SIZE=()
+}
+
+# contender NAME URL PIDS SIZE [HEADER] [PATHS_FILE] [ORIGIN_PID]
+contender() {
+	C_URL[$1]=$2 C_PIDS[$1]=$3 C_SIZE[$1]=$4 C_HEADER[$1]=${5:-} C_PATHS[$1]=${6:-} C_ORIGIN[$1]=${7:-}
+}
+
+# check_contender NAME: one request must get 200 and exactly the object; for several
+# URLs, the first and the last are checked. A request without the credentials must not
+# get 200 where the scenario has them.
+check_contender() {
+	local c=$1 url=${C_URL[$1]} want="200 ${C_SIZE[$1]}" got hdr=() targets=()
+	[[ -n "${C_HEADER[$c]}" ]] && hdr=(-H "${C_HEADER[$c]}")
+	if [[ -n "${C_PATHS[$c]}" ]]; then
+		local base
+		base=$(sed -E 's#^(https?://[^/]+).*#\1#' <<<"$url") # scheme://host:port
+		targets=("$base$(head -n1 "${C_PATHS[$c]}")" "$base$(tail -n1 "${C_PATHS[$c]}")")
+	else
+		targets=("$url")
+	fi
+	local t method=()
+	((C_SIZE[$c] > 1 << 20)) && method=(-I) # HEAD for the 1 GiB object: its size is enough
+	for t in "${targets[@]}"; do
+		if ((${#method[@]})); then
+			got=$(curl -s -o /dev/null "${method[@]}" -w '%{http_code} %header{content-length}' "${hdr[@]}" "$t" || true)
+		else
+			got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "${hdr[@]}" "$t" || true)
+		fi
+		[[ "$got" == "$want" ]] || die "$SCENARIO/$c: GET $t answered '$got', want '$want' (logs in $RUN)"
+	done
+	if [[ -n "${C_HEADER[$c]}" || -n "${C_PATHS[$c]}" ]]; then
+		got=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+		[[ "$got" != "200" ]] || die "$SCENARIO/$c: GET $url without credentials answered 200"
+	fi
+}
+
+# measure VARIANT CONTENDER ROUND CONNECTIONS: one warm-up and one measured run.
+measure() {
+	local v=$1 c=$2 r=$3 conns=$4
+	local args=(measure --scenario "$SCENARIO" --variant "$v" --contender "$c" --round "$r"
+		--pids "${C_PIDS[$c]}" --url "${C_URL[$c]}" --script "$ROOT/bench/wrk/bench.lua"
+		--connections "$conns" --duration "$DURATION" --warmup "$WARMUP" --timeout "$TIMEOUT"
+		--wrk-cpu 1 --out "$RUNS")
+	[[ -n "${C_HEADER[$c]}" ]] && args+=(--header "${C_HEADER[$c]}")
+	[[ -n "${C_ORIGIN[$c]}" ]] && args+=(--origin-pid "${C_ORIGIN[$c]}")
+	BENCH_PATHS=${C_PATHS[$c]} "$BIN/benchkit" "${args[@]}"
+}
+
+# run_rounds VARIANT CONNECTIONS CONTENDER...: check each, then ROUNDS rounds in which the
+# contenders take turns (A B A B ...), so drift hits all of them alike.
+run_rounds() {
+	local v=$1 conns=$2 c r
+	shift 2
+	for c in "$@"; do
+		check_contender "$c"
+	done
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for c in "$@"; do
+			if [[ "$c" == minio-direct ]]; then
+				# MinIO itself is the server under test: it moves to CPU 0 for the run.
+				taskset -a -p -c 0 "$MINIO_PID" >/dev/null
+				measure "$v" "$c" "$r" "$conns"
+				taskset -a -p -c 1 "$MINIO_PID" >/dev/null
+			else
+				measure "$v" "$c" "$r" "$conns"
+			fi
+		done
+	done
+}
+
+# profile VARIANT CONNECTIONS [CONTENDER]: one more run of the contender (gatehouse unless
+# named), not measured, with perf sampling its serving process; writes
+# profiles/SCENARIO-VARIANT[-CONTENDER].perf.txt and .children.txt.
+profile() {
+	[[ "$PROFILE" == "1" ]] || return 0
+	if ! command -v perf >/dev/null; then
+		echo "bench: perf not found: no profile (apt-get install linux-perf)" >&2
+		return 0
+	fi
+	local v=$1 conns=$2 c=${3:-gatehouse} name="$SCENARIO-$1" pid
+	[[ "$c" == gatehouse ]] || name+="-$c"
+	pid=${C_PIDS[$c]%%,*}
+	local secs=${DURATION%s} hdr=()
+	[[ -n "${C_HEADER[$c]}" ]] && hdr=(-H "${C_HEADER[$c]}")
+	taskset -c 1 perf record -q -F 999 -g -p "$pid" -o "$RUN/profiles/$name.data" -- sleep "$secs" \
+		>"$RUN/profiles/$name.record.log" 2>&1 &
+	local perf_pid=$!
+	track "$perf_pid"
+	BENCH_PATHS=${C_PATHS[$c]} taskset -c 1 wrk -t1 -c"$conns" -d"${secs}s" --timeout "$TIMEOUT" \
+		-s "$ROOT/bench/wrk/bench.lua" "${hdr[@]}" "${C_URL[$c]}" >/dev/null
+	wait "$perf_pid" || true
+	stop_pid "$perf_pid"
+	# Self time of every symbol, and inclusive time (callees included) of the larger ones.
+	perf report -i "$RUN/profiles/$name.data" --stdio --no-children -g none -F overhead,dso,sym \
+		--percent-limit 0 >"$RUN/profiles/$name.perf.txt" 2>/dev/null || true
+	perf report -i "$RUN/profiles/$name.data" --stdio --children -g none --sort symbol \
+		--percent-limit 0.2 >"$RUN/profiles/$name.children.txt" 2>/dev/null || true
+	echo "    profile: $RUN/profiles/$name.perf.txt" >&2
+}
+
+# --- shared data -------------------------------------------------------------------------
+
+make_shared_data() {
+	step "generating the shared test data in $DATA"
+	# IP allowlist: AWS's published ranges plus generated ones, 100k in all.
+	local aws="" d=$ROOT
+	while [[ "$d" != / ]]; do
+		if [[ -f "$d/shared/testdata/aws/ip-ranges.json" ]]; then
+			aws=$d/shared/testdata/aws/ip-ranges.json
+			break
+		fi
+		d=$(dirname "$d")
+	done
+	[[ -n "$aws" ]] || echo "bench: shared/testdata/aws/ip-ranges.json not found: all 100k CIDRs are generated" >&2
+	"$BIN/benchkit" cidrs ${aws:+--aws "$aws"} --count 100000 --plain "$DATA/cidrs.txt" --nginx "$DATA/geo.conf"
+	echo "ip_ranges_source=${aws:-generated}" >"$DATA/sources.txt"
+	# One bcrypt htpasswd line for both Basic contenders.
+	"$BIN/benchkit" htpasswd --user bench --password bench-password --cost "$BCRYPT_COST" --out "$DATA/htpasswd"
+	# A JWT and its key set.
+	"$BIN/benchkit" jwt --dir "$DATA" --issuer "$JWT_ISSUER" --audience "$JWT_AUDIENCE"
+	# A signing key pair for signed URLs; keygen prints the key ID.
+	KEY_ID=$("$BIN/gatehouse" keygen --type rsa --out "$DATA/keys" 2>/dev/null)
+	[[ -n "$KEY_ID" ]] || die "gatehouse keygen printed no key ID"
+}
+
+# --- 1. ceiling --------------------------------------------------------------------------
+
+scenario_ceiling() {
+	SCENARIO=ceiling
+	# nginx reads at most 4 KiB per configuration token, so the body is 4 x 1 KiB.
+	local k
+	k=$(head -c 1024 /dev/zero | tr '\0' 'x')
+	nginx_config nginx-return 18181 "        location / {
+            set \$k \"$k\";
+            return 200 \"\$k\$k\$k\$k\";
+        }"
+	start_nginx nginx-return 18181
+	reset_contenders
+	contender nginx-return "http://127.0.0.1:18181/bench/obj-4k" "$NGINX_PIDS" 4096
+	run_rounds 4k "$CONNECTIONS" nginx-return
+	stop_all_but_origin
+}
+
+# --- 2. public object --------------------------------------------------------------------
+
+scenario_public() {
+	SCENARIO=public
+	gatehouse_config "$RUN/gatehouse-public.yaml" "    public: true"
+	start_gatehouse gatehouse-public "$RUN/gatehouse-public.yaml"
+	local gh=$GH_PID
+	nginx_config nginx-proxy 18182 "        location /bench/ { proxy_pass http://minio; }"
+	start_nginx nginx-proxy 18182
+	local proxy=$NGINX_PIDS
+	local v
+	if [[ "$SMOKE" == "1" ]]; then
+		reset_contenders
+		contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-4k" "$gh" 4096 "" "" "$MINIO_PID"
+		contender nginx-proxy "http://127.0.0.1:18182/bench/obj-4k" "$proxy" 4096 "" "" "$MINIO_PID"
+		run_rounds 4k "$CONNECTIONS" gatehouse nginx-proxy
+		stop_all_but_origin
+		return
+	fi
+	nginx_config nginx-cache 18183 "        location /bench/ {
+            proxy_cache bench;
+            proxy_cache_valid 200 10m;
+            proxy_cache_lock on;
+            proxy_pass http://minio;
+        }" "    proxy_cache_path $RUN/nginx-cache/cache levels=1:2 keys_zone=bench:10m max_size=2g inactive=60m use_temp_path=off;"
+	start_nginx nginx-cache 18183
+	local cache=$NGINX_PIDS
+	# gatehouse with its edge cache (memory tier), beside nginx proxy_cache.
+	GH_PORT=18081 GH_ADMIN_PORT=18091 gatehouse_config "$RUN/gatehouse-cache.yaml" "    public: true
+    cache: {policy: optimized}" "cache:
+  memory: {max_size: 64MiB}"
+	GH_PORT=18081 GH_ADMIN_PORT=18091 start_gatehouse gatehouse-cache "$RUN/gatehouse-cache.yaml"
+	local ghc=$GH_PID
+	curl -s -o /dev/null "http://127.0.0.1:18081/bench/obj-4k"
+	curl -s -D - -o /dev/null "http://127.0.0.1:18081/bench/obj-4k" | grep -qi '^x-cache: hit' ||
+		die "public/gatehouse-cache: a repeated request was not a cache hit (logs in $RUN)"
+	for v in 4k 1k 64k 1m; do
+		reset_contenders
+		local size
+		size=$(object_size "$v")
+		contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-$v" "$gh" "$size" "" "" "$MINIO_PID"
+		contender nginx-proxy "http://127.0.0.1:18182/bench/obj-$v" "$proxy" "$size" "" "" "$MINIO_PID"
+		if [[ "$v" == 4k ]]; then
+			contender nginx-cache "http://127.0.0.1:18183/bench/obj-$v" "$cache" "$size" "" "" "$MINIO_PID"
+			contender gatehouse-cache "http://127.0.0.1:18081/bench/obj-$v" "$ghc" "$size" "" "" "$MINIO_PID"
+			run_rounds "$v" "$CONNECTIONS" gatehouse nginx-proxy gatehouse-cache nginx-cache
+			profile "$v" "$CONNECTIONS" gatehouse-cache
+		else
+			run_rounds "$v" "$CONNECTIONS" gatehouse nginx-proxy
+		fi
+		profile "$v" "$CONNECTIONS"
+	done
+	stop_all_but_origin
+}
+
+# --- 3. signed URL -----------------------------------------------------------------------
+
+scenario_signed() {
+	SCENARIO=signed
+	gatehouse_config "$RUN/gatehouse-signed.yaml" "    auth:
+      methods:
+        - signed:
+            key_groups: [bench]" "key_groups:
+  bench:
+    keys:
+      - id: $KEY_ID
+        file: $DATA/keys/public.pem"
+	start_gatehouse gatehouse-signed "$RUN/gatehouse-signed.yaml"
+	local gh=$GH_PID
+	local secret=bench-secure-link-secret
+	nginx_config nginx-securelink 18184 "        location /bench/ {
+            secure_link \$arg_md5,\$arg_expires;
+            secure_link_md5 \"\$secure_link_expires\$uri $secret\";
+            if (\$secure_link = \"\") { return 403; }
+            if (\$secure_link = \"0\") { return 410; }
+            proxy_pass http://minio;
+        }"
+	start_nginx nginx-securelink 18184
+	local sl=$NGINX_PIDS n v c
+	for c in "http://127.0.0.1:$GH_PORT/bench/obj-4k" "http://127.0.0.1:18184/bench/obj-4k"; do
+		[[ "$(curl -s -o /dev/null -w '%{http_code}' "$c")" != 200 ]] || die "signed: $c without a signature answered 200"
+	done
+	for n in 1 1000; do
+		v=1-url
+		((n > 1)) && v=$n-urls
+		"$BIN/benchkit" signed --key "$DATA/keys/private.pem" --key-id "$KEY_ID" \
+			--url "http://127.0.0.1:$GH_PORT/bench/obj-4k" --count "$n" --out "$DATA/signed-$n.txt"
+		"$BIN/benchkit" securelink --secret "$secret" --path /bench/obj-4k --count "$n" --out "$DATA/securelink-$n.txt"
+		reset_contenders
+		if ((n == 1)); then
+			# One URL: wrk's own fast path, no request() in Lua.
+			contender gatehouse "http://127.0.0.1:$GH_PORT$(cat "$DATA/signed-1.txt")" "$gh" 4096 "" "" "$MINIO_PID"
+			contender nginx-securelink "http://127.0.0.1:18184$(cat "$DATA/securelink-1.txt")" "$sl" 4096 "" "" "$MINIO_PID"
+		else
+			contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-4k" "$gh" 4096 "" "$DATA/signed-$n.txt" "$MINIO_PID"
+			contender nginx-securelink "http://127.0.0.1:18184/bench/obj-4k" "$sl" 4096 "" "$DATA/securelink-$n.txt" "$MINIO_PID"
+		fi
+		run_rounds "$v" "$CONNECTIONS" gatehouse nginx-securelink
+		profile "$v" "$CONNECTIONS"
+	done
+	stop_all_but_origin
+}
+
+# --- 4. basic auth -----------------------------------------------------------------------
+
+scenario_basic() {
+	SCENARIO=basic
+	gatehouse_config "$RUN/gatehouse-basic.yaml" "    auth:
+      methods:
+        - basic:
+            htpasswd_file: $DATA/htpasswd"
+	start_gatehouse gatehouse-basic "$RUN/gatehouse-basic.yaml"
+	local gh=$GH_PID
+	nginx_config nginx-basic 18185 "        location /bench/ {
+            auth_basic bench;
+            auth_basic_user_file $DATA/htpasswd;
+            proxy_pass http://minio;
+        }"
+	start_nginx nginx-basic 18185
+	local auth
+	auth="Authorization: Basic $(printf 'bench:bench-password' | base64)"
+	reset_contenders
+	contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-4k" "$gh" 4096 "$auth" "" "$MINIO_PID"
+	contender nginx-basic "http://127.0.0.1:18185/bench/obj-4k" "$NGINX_PIDS" 4096 "$auth" "" "$MINIO_PID"
+	run_rounds 4k "$CONNECTIONS" gatehouse nginx-basic
+	profile 4k "$CONNECTIONS"
+	profile 4k "$CONNECTIONS" nginx-basic
+	stop_all_but_origin
+}
+
+# --- 5. JWT bearer -----------------------------------------------------------------------
+
+scenario_jwt() {
+	SCENARIO=jwt
+	start_jwks
+	gatehouse_config "$RUN/gatehouse-jwt.yaml" "    auth:
+      methods:
+        - jwt:
+            issuer: $JWT_ISSUER
+            jwks_url: http://127.0.0.1:$JWKS_PORT/jwks.json
+            audiences: [$JWT_AUDIENCE]"
+	start_gatehouse gatehouse-jwt "$RUN/gatehouse-jwt.yaml"
+	local gh=$GH_PID
+	start_oauth2_proxy
+	local auth
+	auth="Authorization: Bearer $(cat "$DATA/token.txt")"
+	reset_contenders
+	contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-4k" "$gh" 4096 "$auth" "" "$MINIO_PID"
+	contender oauth2-proxy "http://127.0.0.1:$O2P_PORT/bench/obj-4k" "$O2P_PID" 4096 "$auth" "" "$MINIO_PID"
+	run_rounds 4k "$CONNECTIONS" gatehouse oauth2-proxy
+	profile 4k "$CONNECTIONS"
+	profile 4k "$CONNECTIONS" oauth2-proxy
+	stop_all_but_origin
+}
+
+# --- 6. large object ---------------------------------------------------------------------
+
+scenario_large() {
+	SCENARIO=large
+	gatehouse_config "$RUN/gatehouse-large.yaml" "    public: true"
+	start_gatehouse gatehouse-large "$RUN/gatehouse-large.yaml"
+	local gh=$GH_PID
+	nginx_config nginx-proxy-large 18187 "        location /bench/ { proxy_pass http://minio; }"
+	start_nginx nginx-proxy-large 18187
+	reset_contenders
+	local size
+	size=$(object_size 1g)
+	contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-1g" "$gh" "$size" "" "" "$MINIO_PID"
+	contender nginx-proxy "http://127.0.0.1:18187/bench/obj-1g" "$NGINX_PIDS" "$size" "" "" "$MINIO_PID"
+	contender minio-direct "$MINIO_URL/$BUCKET/obj-1g" "$MINIO_PID" "$size"
+	run_rounds 1g "$LARGE_CONNECTIONS" gatehouse nginx-proxy minio-direct
+	profile 1g "$LARGE_CONNECTIONS"
+	profile 1g "$LARGE_CONNECTIONS" nginx-proxy
+	stop_all_but_origin
+}
+
+# --- 7. IP allowlist ---------------------------------------------------------------------
+
+scenario_ip() {
+	SCENARIO=ip
+	gatehouse_config "$RUN/gatehouse-ip.yaml" "    auth:
+      methods:
+        - ip:
+            files: [$DATA/cidrs.txt]"
+	start_gatehouse gatehouse-ip "$RUN/gatehouse-ip.yaml"
+	local gh=$GH_PID
+	nginx_config nginx-geo 18186 "        location /bench/ {
+            if (\$bench_allowed = 0) { return 403; }
+            proxy_pass http://minio;
+        }" "    geo \$bench_allowed {
+        default 0;
+        include $DATA/geo.conf;
+    }"
+	start_nginx nginx-geo 18186
+	reset_contenders
+	contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-4k" "$gh" 4096 "" "" "$MINIO_PID"
+	contender nginx-geo "http://127.0.0.1:18186/bench/obj-4k" "$NGINX_PIDS" 4096 "" "" "$MINIO_PID"
+	run_rounds 4k "$CONNECTIONS" gatehouse nginx-geo
+	profile 4k "$CONNECTIONS"
+	stop_all_but_origin
+}
+
+# stop_all_but_origin: the scenario's servers stop; MinIO goes on.
+stop_all_but_origin() {
+	local p
+	for p in "${PIDS[@]}"; do
+		[[ "$p" == "$MINIO_PID" ]] || stop_pid "$p"
+	done
+}
+
+# --- micro-benchmarks ----------------------------------------------------------------------
+
+# run_micro: the hot-path benchmarks of the suite, each test binary pinned to CPU 0 with
+# GOMAXPROCS=1, and a CPU profile of BenchmarkServeSmallObject (the whole handler).
+run_micro() {
+	local pkgs=(./internal/route ./internal/auth/basicauth ./internal/auth/jwtauth
+		./internal/auth/ipauth ./cfsign ./internal/gateway) p bin
+	: >"$RUN/micro.txt"
+	for p in "${pkgs[@]}"; do
+		bin="$BIN/$(basename "$p").test"
+		go test -c -o "$bin" "$p" >>"$RUN/micro.log" 2>&1 || return 1
+		(cd "$p" && GOMAXPROCS=1 taskset -c 0 "$bin" -test.run '^$' -test.bench . -test.benchmem \
+			-test.benchtime "${MICRO_BENCHTIME:-1s}") >>"$RUN/micro.txt" 2>>"$RUN/micro.log" || return 1
+	done
+	(cd internal/gateway && GOMAXPROCS=1 taskset -c 0 "$BIN/gateway.test" -test.run '^$' \
+		-test.bench '^BenchmarkServeSmallObject$' -test.benchtime 3s \
+		-test.cpuprofile "$RUN/profiles/handler.pprof") >>"$RUN/micro.log" 2>&1 || return 1
+	go tool pprof -top -nodecount=20 "$BIN/gateway.test" "$RUN/profiles/handler.pprof" \
+		>"$RUN/profiles/handler-flat.pprof.txt" 2>>"$RUN/micro.log"
+	go tool pprof -top -cum -nodecount=25 -hide '^(runtime|testing)\.' "$BIN/gateway.test" "$RUN/profiles/handler.pprof" \
+		>"$RUN/profiles/handler-cum.pprof.txt" 2>>"$RUN/micro.log"
+}
+
+# write_meta: the machine and the run, as key=value lines for the report.
+write_meta() {
+	local cmd="" v
+	for v in DURATION CONNECTIONS LARGE_CONNECTIONS ROUNDS WARMUP BCRYPT_COST; do
+		cmd+="$v=${!v} "
+	done
+	[[ "$FULL" == "1" || "$SMOKE" == "1" ]] || cmd+="SCENARIOS=\"$SCENARIOS\" "
+	[[ -n "$GATEHOUSE_ENV" ]] && cmd="GATEHOUSE_ENV=\"$GATEHOUSE_ENV\" $cmd"
+	[[ "$SMOKE" == "1" ]] && cmd="SMOKE=1 $cmd"
+	echo "command=${cmd}./bench/run"
+	local kind=partial
+	[[ "$FULL" == "1" ]] && kind=full
+	[[ "$SMOKE" == "1" ]] && kind=smoke
+	echo "kind=$kind"
+	echo "load_before=$LOAD_BEFORE"
+	echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "date=$(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "seconds=$((T_END - T_START))"
+	echo "cpu_model=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)"
+	echo "nproc=$(nproc --all)"
+	echo "hypervisor=$(lscpu | sed -n 's/^Hypervisor vendor:[[:space:]]*//p' | head -n1)"
+	echo "memory=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+	echo "kernel=$(uname -sr)"
+	echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
+	echo "go=$(go env GOVERSION)"
+	echo "gatehouse=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- cmd internal cfsign go.mod 2>/dev/null || echo ' (with uncommitted changes)')"
+	echo "nginx=$(nginx -v 2>&1 | sed 's/^nginx version: //')"
+	echo "wrk=$(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
+	echo "minio=$MINIO_VERSION"
+	echo "oauth2_proxy=$OAUTH2_PROXY_VERSION"
+	echo "ip_ranges=$(sed -n 's/^ip_ranges_source=//p' "$DATA/sources.txt" | sed "s|^$ROOT/||")"
+	echo "scenarios=$SCENARIOS"
+	echo "rounds=$ROUNDS"
+	echo "bcrypt_cost=$BCRYPT_COST"
+}
