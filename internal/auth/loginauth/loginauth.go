@@ -396,7 +396,7 @@ func (a *Authenticator) check(claims map[string]any) error {
 func (a *Authenticator) issue(r *http.Request, scheme string, now time.Time) ([]*http.Cookie, error) {
 	res := a.cfg.CookieResource
 	if res == "" {
-		res = "http*://" + normalHost(r.Host, scheme) + a.cfg.CookiePath + "*"
+		res = "http*://" + signedauth.NormalHost(r.Host, scheme) + a.cfg.CookiePath + "*"
 	}
 	exp := now.Add(a.cfg.CookieLifetime)
 	cookies, err := cfsign.SignCookies(a.cfg.KeyID, a.key, cfsign.SignOptions{Resource: res, Expires: exp})
@@ -474,19 +474,6 @@ func claimStrings(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// normalHost lower-cases a Host header and drops the scheme's default port, as the
-// signed authenticator does when it rebuilds the resource.
-func normalHost(h, scheme string) string {
-	h = strings.ToLower(h)
-	switch {
-	case scheme == "https" && strings.HasSuffix(h, ":443"):
-		return strings.TrimSuffix(h, ":443")
-	case scheme == "http" && strings.HasSuffix(h, ":80"):
-		return strings.TrimSuffix(h, ":80")
-	}
-	return h
 }
 
 func clip(s string) string {

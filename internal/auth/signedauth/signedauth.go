@@ -167,7 +167,7 @@ func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*pol
 			scheme = "https"
 		}
 	}
-	host := normalHost(req.Host, scheme)
+	host := NormalHost(req.Host, scheme)
 	if a.hosts != nil && !a.hosts[host] {
 		return nil, &denied{fmt.Errorf("host %q not signed for", clip(host))}
 	}
@@ -188,9 +188,10 @@ func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*pol
 	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "signed"}, nil
 }
 
-// normalHost lower-cases a Host header and drops the scheme's default port, as browsers
-// do when they send it.
-func normalHost(h, scheme string) string {
+// NormalHost lower-cases a Host header and drops the scheme's default port, as browsers
+// do when they send it. It is how the signed resource's host is rebuilt; the login
+// authenticator uses it too, so the cookies it issues cover what this one checks.
+func NormalHost(h, scheme string) string {
 	h = strings.ToLower(h)
 	switch {
 	case scheme == "https" && strings.HasSuffix(h, ":443"):
