@@ -289,3 +289,30 @@ func cmdHtpasswd(args []string) error {
 	}
 	return os.WriteFile(*out, []byte(*user+":"+string(h)+"\n"), 0o644)
 }
+
+// cmdRanges writes --count Range requests on --path, one per line as "PATH<TAB>Range:
+// bytes=FIRST-LAST" (bench.lua's format): --length bytes each, at offsets drawn with a
+// fixed seed, uniformly over an object of --size bytes and not aligned to anything, so
+// that a range usually straddles two cache slices, as a video player's seeks do.
+func cmdRanges(args []string) error {
+	fs := flag.NewFlagSet("ranges", flag.ContinueOnError)
+	path := fs.String("path", "", "the URL path")
+	size := fs.Int64("size", 0, "the object's size in bytes")
+	length := fs.Int64("length", 1<<20, "bytes per range")
+	count := fs.Int("count", 1000, "number of ranges")
+	seed := fs.Uint64("seed", 1, "random seed")
+	out := fs.String("out", "", "output file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" || *out == "" || *size <= 0 || *length <= 0 || *length > *size || *count <= 0 {
+		return errors.New("--path, --out, --size > 0 and 0 < --length <= --size are required")
+	}
+	rng := mrand.New(mrand.NewPCG(*seed, 0))
+	lines := make([]string, 0, *count)
+	for range *count {
+		first := rng.Int64N(*size - *length + 1)
+		lines = append(lines, fmt.Sprintf("%s\tRange: bytes=%d-%d", *path, first, first+*length-1))
+	}
+	return writeLines(*out, lines, func(s string) string { return s })
+}

@@ -24,7 +24,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchkit cidrs|jwt|jwks-serve|htpasswd|signed|securelink|measure|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchkit cidrs|jwt|jwks-serve|htpasswd|signed|securelink|ranges|measure|report [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -34,6 +34,7 @@ func main() {
 		"htpasswd":   cmdHtpasswd,
 		"signed":     cmdSigned,
 		"securelink": cmdSecureLink,
+		"ranges":     cmdRanges,
 		"measure":    cmdMeasure,
 		"report":     cmdReport,
 	}

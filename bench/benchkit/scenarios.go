@@ -13,29 +13,32 @@ type Scenario struct {
 	Bulk bool
 }
 
-// scenarios are in the issue's order.
+// scenarios are in the issue's order (issue 5's seven, then issue 6's Range scenario).
 var scenarios = []Scenario{
 	{ID: "ceiling", N: 1, Title: "Ceiling: nginx `return 200` with a 4 KiB body"},
-	{ID: "public", N: 2, Title: "Public object, uncached", Peer: "nginx-proxy"},
+	{ID: "public", N: 2, Title: "Public object", Peer: "nginx-proxy"},
 	{ID: "signed", N: 3, Title: "Signed URL (CloudFront format) vs nginx secure_link", Peer: "nginx-securelink"},
 	{ID: "basic", N: 4, Title: "HTTP Basic, same bcrypt htpasswd", Peer: "nginx-basic"},
 	{ID: "jwt", N: 5, Title: "JWT bearer (RS256, same token and JWKS)", Peer: "oauth2-proxy"},
 	{ID: "large", N: 6, Title: "Large object: one 1 GiB GET per request", Peer: "nginx-proxy", Bulk: true},
 	{ID: "ip", N: 7, Title: "IP allowlist of 100k CIDRs", Peer: "nginx-geo"},
+	{ID: "range", N: 8, Title: "Range requests: 1 MiB at random offsets in the 1 GiB object", Peer: "nginx-proxy"},
 }
 
 // contenderLabels name contenders in tables.
 var contenderLabels = map[string]string{
-	"gatehouse":        "gatehouse",
-	"gatehouse-cache":  "gatehouse with its cache",
-	"nginx-return":     "nginx `return 200`",
-	"nginx-proxy":      "nginx `proxy_pass`",
-	"nginx-cache":      "nginx `proxy_cache`",
-	"nginx-securelink": "nginx `secure_link`",
-	"nginx-basic":      "nginx `auth_basic`",
-	"oauth2-proxy":     "oauth2-proxy",
-	"nginx-geo":        "nginx `geo`",
-	"minio-direct":     "MinIO direct",
+	"gatehouse":              "gatehouse",
+	"gatehouse-cache":        "gatehouse with its cache",
+	"nginx-return":           "nginx `return 200`",
+	"nginx-proxy":            "nginx `proxy_pass`",
+	"nginx-cache":            "nginx `proxy_cache`",
+	"nginx-securelink":       "nginx `secure_link`",
+	"nginx-securelink-cache": "nginx `secure_link` + `proxy_cache`",
+	"nginx-slice":            "nginx `slice` + `proxy_cache`",
+	"nginx-basic":            "nginx `auth_basic`",
+	"oauth2-proxy":           "oauth2-proxy",
+	"nginx-geo":              "nginx `geo`",
+	"minio-direct":           "MinIO direct",
 }
 
 // variantOrder orders variants within a scenario; unknown ones sort last, by name.

@@ -3,11 +3,12 @@
 # shellcheck shell=bash
 
 # Contenders of the variant being run, by name: URL, server PIDs ("SERVING,OTHERS..."),
-# one request header, a file of request targets (several URLs), MinIO's PID when it is
-# the origin, the body size every response must have.
-declare -A C_URL C_PIDS C_HEADER C_PATHS C_ORIGIN C_SIZE
+# one request header, a file of request targets (several URLs, each line optionally with
+# tab-separated headers: see bench/wrk/bench.lua), MinIO's PID when it is the origin, the
+# body size every response must have, and its status (200 unless set).
+declare -A C_URL C_PIDS C_HEADER C_PATHS C_ORIGIN C_SIZE C_STATUS
 reset_contenders() {
-	C_URL=() C_PIDS=() C_HEADER=() C_PATHS=() C_ORIGIN=() C_SIZE=()
+	C_URL=() C_PIDS=() C_HEADER=() C_PATHS=() C_ORIGIN=() C_SIZE=() C_STATUS=()
 }
 
 # contender NAME URL PIDS SIZE [HEADER] [PATHS_FILE] [ORIGIN_PID]
@@ -15,30 +16,35 @@ contender() {
 	C_URL[$1]=$2 C_PIDS[$1]=$3 C_SIZE[$1]=$4 C_HEADER[$1]=${5:-} C_PATHS[$1]=${6:-} C_ORIGIN[$1]=${7:-}
 }
 
-# check_contender NAME: one request must get 200 and exactly the object; for several
-# URLs, the first and the last are checked. A request without the credentials must not
-# get 200 where the scenario has them.
+# check_contender NAME: one request must get the status and exactly the body size; for
+# several targets, the first and the last are checked. Where the scenario has credentials
+# (a header, or targets with a query: signed URLs), a request without them must not get 200.
 check_contender() {
-	local c=$1 url=${C_URL[$1]} want="200 ${C_SIZE[$1]}" got hdr=() targets=()
+	local c=$1 url=${C_URL[$1]} want="${C_STATUS[$1]:-200} ${C_SIZE[$1]}" got hdr=() lines=()
 	[[ -n "${C_HEADER[$c]}" ]] && hdr=(-H "${C_HEADER[$c]}")
 	if [[ -n "${C_PATHS[$c]}" ]]; then
-		local base
-		base=$(sed -E 's#^(https?://[^/]+).*#\1#' <<<"$url") # scheme://host:port
-		targets=("$base$(head -n1 "${C_PATHS[$c]}")" "$base$(tail -n1 "${C_PATHS[$c]}")")
-	else
-		targets=("$url")
+		lines=("$(head -n1 "${C_PATHS[$c]}")" "$(tail -n1 "${C_PATHS[$c]}")")
 	fi
-	local t method=()
+	local method=()
 	((C_SIZE[$c] > 1 << 20)) && method=(-I) # HEAD for the 1 GiB object: its size is enough
-	for t in "${targets[@]}"; do
-		if ((${#method[@]})); then
-			got=$(curl -s -o /dev/null "${method[@]}" -w '%{http_code} %header{content-length}' "${hdr[@]}" "$t" || true)
-		else
-			got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "${hdr[@]}" "$t" || true)
+	local i t h extra fields
+	for ((i = 0; i < (${#lines[@]} ? ${#lines[@]} : 1); i++)); do
+		t=$url extra=()
+		if ((${#lines[@]})); then
+			IFS=$'\t' read -r -a fields <<<"${lines[i]}"
+			t=$(sed -E 's#^(https?://[^/]+).*#\1#' <<<"$url")${fields[0]} # scheme://host:port + target
+			for h in "${fields[@]:1}"; do
+				extra+=(-H "$h")
+			done
 		fi
-		[[ "$got" == "$want" ]] || die "$SCENARIO/$c: GET $t answered '$got', want '$want' (logs in $RUN)"
+		if ((${#method[@]})); then
+			got=$(curl -s -o /dev/null "${method[@]}" -w '%{http_code} %header{content-length}' "${hdr[@]}" "${extra[@]}" "$t" || true)
+		else
+			got=$(curl -s -o /dev/null -w '%{http_code} %{size_download}' "${hdr[@]}" "${extra[@]}" "$t" || true)
+		fi
+		[[ "$got" == "$want" ]] || die "$SCENARIO/$c: GET $t ${extra[*]} answered '$got', want '$want' (logs in $RUN)"
 	done
-	if [[ -n "${C_HEADER[$c]}" || -n "${C_PATHS[$c]}" ]]; then
+	if [[ -n "${C_HEADER[$c]}" || "${lines[0]:-}" == *\?* ]]; then
 		got=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
 		[[ "$got" != "200" ]] || die "$SCENARIO/$c: GET $url without credentials answered 200"
 	fi
@@ -210,46 +216,76 @@ scenario_public() {
 
 scenario_signed() {
 	SCENARIO=signed
-	gatehouse_config "$RUN/gatehouse-signed.yaml" "    auth:
-      methods:
-        - signed:
-            key_groups: [bench]" "key_groups:
+	local keys="key_groups:
   bench:
     keys:
       - id: $KEY_ID
-        file: $DATA/keys/public.pem"
+        file: $DATA/keys/public.pem" signed="    auth:
+      methods:
+        - signed:
+            key_groups: [bench]"
+	gatehouse_config "$RUN/gatehouse-signed.yaml" "$signed" "$keys"
 	start_gatehouse gatehouse-signed "$RUN/gatehouse-signed.yaml"
 	local gh=$GH_PID
 	local secret=bench-secure-link-secret
-	nginx_config nginx-securelink 18184 "        location /bench/ {
-            secure_link \$arg_md5,\$arg_expires;
+	local check="            secure_link \$arg_md5,\$arg_expires;
             secure_link_md5 \"\$secure_link_expires\$uri $secret\";
             if (\$secure_link = \"\") { return 403; }
-            if (\$secure_link = \"0\") { return 410; }
+            if (\$secure_link = \"0\") { return 410; }"
+	nginx_config nginx-securelink 18184 "        location /bench/ {
+$check
             proxy_pass http://minio;
         }"
 	start_nginx nginx-securelink 18184
 	local sl=$NGINX_PIDS n v c
-	for c in "http://127.0.0.1:$GH_PORT/bench/obj-4k" "http://127.0.0.1:18184/bench/obj-4k"; do
+	# The same two with their caches. Both check the signature on every request, hits
+	# included (secure_link runs before the cache, as gatehouse's policy does), and both key
+	# the cache on the path alone: the signature parameters are not part of the key.
+	GH_PORT=18081 GH_ADMIN_PORT=18091 gatehouse_config "$RUN/gatehouse-signed-cache.yaml" "$signed
+    cache: {policy: optimized}" "$keys
+cache:
+  memory: {max_size: 64MiB}"
+	GH_PORT=18081 GH_ADMIN_PORT=18091 start_gatehouse gatehouse-signed-cache "$RUN/gatehouse-signed-cache.yaml"
+	local ghc=$GH_PID
+	nginx_config nginx-securelink-cache 18188 "        location /bench/ {
+$check
+            proxy_cache bench;
+            proxy_cache_key \$scheme\$proxy_host\$uri;
+            proxy_cache_valid 200 10m;
+            proxy_cache_lock on;
+            proxy_pass http://minio;
+        }" "    proxy_cache_path $RUN/nginx-securelink-cache/cache levels=1:2 keys_zone=bench:10m max_size=2g inactive=60m use_temp_path=off;"
+	start_nginx nginx-securelink-cache 18188
+	local slc=$NGINX_PIDS
+	for c in "http://127.0.0.1:$GH_PORT/bench/obj-4k" "http://127.0.0.1:18184/bench/obj-4k" \
+		"http://127.0.0.1:18081/bench/obj-4k" "http://127.0.0.1:18188/bench/obj-4k"; do
 		[[ "$(curl -s -o /dev/null -w '%{http_code}' "$c")" != 200 ]] || die "signed: $c without a signature answered 200"
 	done
 	for n in 1 1000; do
 		v=1-url
 		((n > 1)) && v=$n-urls
-		"$BIN/benchkit" signed --key "$DATA/keys/private.pem" --key-id "$KEY_ID" \
-			--url "http://127.0.0.1:$GH_PORT/bench/obj-4k" --count "$n" --out "$DATA/signed-$n.txt"
+		# gatehouse's signatures cover the URL's host, so each gatehouse port has its own.
+		for c in "$GH_PORT" 18081; do
+			"$BIN/benchkit" signed --key "$DATA/keys/private.pem" --key-id "$KEY_ID" \
+				--url "http://127.0.0.1:$c/bench/obj-4k" --count "$n" --out "$DATA/signed-$c-$n.txt"
+		done
 		"$BIN/benchkit" securelink --secret "$secret" --path /bench/obj-4k --count "$n" --out "$DATA/securelink-$n.txt"
 		reset_contenders
 		if ((n == 1)); then
 			# One URL: wrk's own fast path, no request() in Lua.
-			contender gatehouse "http://127.0.0.1:$GH_PORT$(cat "$DATA/signed-1.txt")" "$gh" 4096 "" "" "$MINIO_PID"
+			contender gatehouse "http://127.0.0.1:$GH_PORT$(cat "$DATA/signed-$GH_PORT-1.txt")" "$gh" 4096 "" "" "$MINIO_PID"
 			contender nginx-securelink "http://127.0.0.1:18184$(cat "$DATA/securelink-1.txt")" "$sl" 4096 "" "" "$MINIO_PID"
+			contender gatehouse-cache "http://127.0.0.1:18081$(cat "$DATA/signed-18081-1.txt")" "$ghc" 4096 "" "" "$MINIO_PID"
+			contender nginx-securelink-cache "http://127.0.0.1:18188$(cat "$DATA/securelink-1.txt")" "$slc" 4096 "" "" "$MINIO_PID"
 		else
-			contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-4k" "$gh" 4096 "" "$DATA/signed-$n.txt" "$MINIO_PID"
+			contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-4k" "$gh" 4096 "" "$DATA/signed-$GH_PORT-$n.txt" "$MINIO_PID"
 			contender nginx-securelink "http://127.0.0.1:18184/bench/obj-4k" "$sl" 4096 "" "$DATA/securelink-$n.txt" "$MINIO_PID"
+			contender gatehouse-cache "http://127.0.0.1:18081/bench/obj-4k" "$ghc" 4096 "" "$DATA/signed-18081-$n.txt" "$MINIO_PID"
+			contender nginx-securelink-cache "http://127.0.0.1:18188/bench/obj-4k" "$slc" 4096 "" "$DATA/securelink-$n.txt" "$MINIO_PID"
 		fi
-		run_rounds "$v" "$CONNECTIONS" gatehouse nginx-securelink
+		run_rounds "$v" "$CONNECTIONS" gatehouse nginx-securelink gatehouse-cache nginx-securelink-cache
 		profile "$v" "$CONNECTIONS"
+		profile "$v" "$CONNECTIONS" gatehouse-cache
 	done
 	stop_all_but_origin
 }
@@ -324,6 +360,60 @@ scenario_large() {
 	run_rounds 1g "$LARGE_CONNECTIONS" gatehouse nginx-proxy minio-direct
 	profile 1g "$LARGE_CONNECTIONS"
 	profile 1g "$LARGE_CONNECTIONS" nginx-proxy
+	stop_all_but_origin
+}
+
+# --- 8. Range requests on the 1 GiB object (issue 6) ---------------------------------------
+
+# scenario_range: 1,000 ranges of 1 MiB at random offsets in the 1 GiB object (a video
+# player seeking), requests cycling through them. Uncached, both proxies pass the Range to
+# MinIO; cached, both keep the object in 1 MiB slices (gatehouse's slice_size, nginx's
+# slice module, which is how nginx's own S3 gateway caches ranges) and were filled
+# beforehand by one whole-object GET, so every measured request is a hit.
+scenario_range() {
+	SCENARIO=range
+	local size len=$((1 << 20))
+	size=$(object_size 1g)
+	"$BIN/benchkit" ranges --path /bench/obj-1g --size "$size" --length "$len" --count 1000 --out "$DATA/ranges.txt"
+	gatehouse_config "$RUN/gatehouse-range.yaml" "    public: true"
+	start_gatehouse gatehouse-range "$RUN/gatehouse-range.yaml"
+	local gh=$GH_PID
+	nginx_config nginx-proxy-range 18189 "        location /bench/ { proxy_pass http://minio; }"
+	start_nginx nginx-proxy-range 18189
+	local proxy=$NGINX_PIDS
+	GH_PORT=18081 GH_ADMIN_PORT=18091 gatehouse_config "$RUN/gatehouse-range-cache.yaml" "    public: true
+    cache: {policy: optimized}" "cache:
+  memory: {max_size: 2GiB}
+  slice_size: 1MiB"
+	GH_PORT=18081 GH_ADMIN_PORT=18091 start_gatehouse gatehouse-range-cache "$RUN/gatehouse-range-cache.yaml"
+	local ghc=$GH_PID
+	nginx_config nginx-slice 18190 "        location /bench/ {
+            slice 1m;
+            proxy_cache bench;
+            proxy_cache_key \$scheme\$proxy_host\$uri\$slice_range;
+            proxy_set_header Range \$slice_range;
+            proxy_cache_valid 200 206 10m;
+            proxy_cache_lock on;
+            proxy_pass http://minio;
+        }" "    proxy_cache_path $RUN/nginx-slice/cache levels=1:2 keys_zone=bench:10m max_size=4g inactive=60m use_temp_path=off;"
+	start_nginx nginx-slice 18190
+	local slice=$NGINX_PIDS c hit
+	for c in 18081 18190; do
+		curl -s -o /dev/null "http://127.0.0.1:$c/bench/obj-1g" || die "range: filling the cache on port $c failed"
+	done
+	hit=$(curl -s -D - -o /dev/null -H "$(cut -f2 <"$DATA/ranges.txt" | head -n1)" "http://127.0.0.1:18081/bench/obj-1g")
+	grep -qi '^x-cache: hit' <<<"$hit" || die "range/gatehouse-cache: a range after the fill was not a cache hit (logs in $RUN)"
+	reset_contenders
+	contender gatehouse "http://127.0.0.1:$GH_PORT/bench/obj-1g" "$gh" "$len" "" "$DATA/ranges.txt" "$MINIO_PID"
+	contender nginx-proxy "http://127.0.0.1:18189/bench/obj-1g" "$proxy" "$len" "" "$DATA/ranges.txt" "$MINIO_PID"
+	contender gatehouse-cache "http://127.0.0.1:18081/bench/obj-1g" "$ghc" "$len" "" "$DATA/ranges.txt" "$MINIO_PID"
+	contender nginx-slice "http://127.0.0.1:18190/bench/obj-1g" "$slice" "$len" "" "$DATA/ranges.txt" "$MINIO_PID"
+	for c in gatehouse nginx-proxy gatehouse-cache nginx-slice; do
+		C_STATUS[$c]=206
+	done
+	run_rounds 1m "$CONNECTIONS" gatehouse nginx-proxy gatehouse-cache nginx-slice
+	profile 1m "$CONNECTIONS"
+	profile 1m "$CONNECTIONS" gatehouse-cache
 	stop_all_but_origin
 }
 

@@ -2,8 +2,10 @@
 --
 -- With BENCH_PATHS set to a file of request targets (path and query, one per line), the
 -- requests cycle through them, each connection taking the next one (the signed-URL
--- variant with 1,000 distinct URLs). Without it there is no request() function, so wrk
--- keeps its fast path of one pre-built request.
+-- variant with 1,000 distinct URLs). A line may carry request headers after the target,
+-- each after a tab ("/bench/obj-1g<TAB>Range: bytes=0-1023": the Range scenario).
+-- Without BENCH_PATHS there is no request() function, so wrk keeps its fast path of one
+-- pre-built request.
 --
 -- done() prints the summary as one line, "WRKJSON {...}", for `benchkit measure`.
 
@@ -14,7 +16,23 @@ if file and file ~= "" then
   init = function(args)
     for line in io.lines(file) do
       if line ~= "" then
-        reqs[#reqs + 1] = wrk.format(nil, line)
+        -- wrk.format replaces wrk.headers (wrk's -H) with a table it is given: copy them.
+        local target, headers = nil, {}
+        for name, value in pairs(wrk.headers) do
+          headers[name] = value
+        end
+        for field in string.gmatch(line, "[^\t]+") do
+          if not target then
+            target = field
+          else
+            local name, value = string.match(field, "^([^:]+):%s*(.*)$")
+            if not name then
+              error("BENCH_PATHS " .. file .. ": bad header '" .. field .. "'")
+            end
+            headers[name] = value
+          end
+        end
+        reqs[#reqs + 1] = wrk.format(nil, target, headers)
       end
     end
     if #reqs == 0 then
