@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"strings"
 	"time"
@@ -368,33 +369,71 @@ type reader struct {
 }
 
 func (r *reader) Read(p []byte) (int, error) {
-	if len(r.cur) == 0 {
-		if r.pos > r.end {
-			return 0, io.EOF
-		}
-		size := r.o.store.SliceSize()
-		idx := r.pos / size
-		var data []byte
-		if r.first != nil && r.first.idx == idx {
-			data = r.first.data
-		} else {
-			var err error
-			if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx); err != nil {
-				return 0, err
-			}
-		}
-		r.first = nil
-		off := r.pos - idx*size
-		stop := min(int64(len(data)), r.end+1-idx*size)
-		if off >= stop {
-			return 0, io.ErrUnexpectedEOF
-		}
-		r.cur = data[off:stop]
+	if err := r.next(); err != nil {
+		return 0, err
 	}
 	n := copy(p, r.cur)
 	r.cur = r.cur[n:]
 	r.pos += int64(n)
 	return n, nil
+}
+
+// WriteTo writes the rest of the range straight from the stored slices, one Write per
+// slice: no copy through a buffer (the gateway uses it when Len is the whole body).
+func (r *reader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if err := r.next(); err == io.EOF {
+			return total, nil
+		} else if err != nil {
+			return total, err
+		}
+		n, err := w.Write(r.cur)
+		total += int64(n)
+		r.cur = r.cur[n:]
+		r.pos += int64(n)
+		if err == nil && len(r.cur) > 0 {
+			err = io.ErrShortWrite // a Writer breaking its contract must not spin this loop
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// Len is the number of bytes not yet read (as bytes.Reader's), at most math.MaxInt.
+func (r *reader) Len() int {
+	return int(min(r.end+1-r.pos, math.MaxInt))
+}
+
+// next makes r.cur the rest of the current slice, loading the next slice when the
+// current one is used up; io.EOF at the end of the range.
+func (r *reader) next() error {
+	if len(r.cur) > 0 {
+		return nil
+	}
+	if r.pos > r.end {
+		return io.EOF
+	}
+	size := r.o.store.SliceSize()
+	idx := r.pos / size
+	var data []byte
+	if r.first != nil && r.first.idx == idx {
+		data = r.first.data
+	} else {
+		var err error
+		if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx); err != nil {
+			return err
+		}
+	}
+	r.first = nil
+	off := r.pos - idx*size
+	stop := min(int64(len(data)), r.end+1-idx*size)
+	if off >= stop {
+		return io.ErrUnexpectedEOF
+	}
+	r.cur = data[off:stop]
+	return nil
 }
 
 func (r *reader) Close() error { r.cur, r.first = nil, nil; return nil }

@@ -154,6 +154,83 @@ func TestRangeFetchesOnlyNeededSlices(t *testing.T) {
 	}
 }
 
+// writeCounter counts the Write calls a body makes.
+type writeCounter struct {
+	bytes.Buffer
+	writes int
+}
+
+func (w *writeCounter) Write(p []byte) (int, error) {
+	w.writes++
+	return w.Buffer.Write(p)
+}
+
+// The gateway writes cached bodies with WriteTo when Len is the whole body: it must give
+// exactly what Read gives, one Write per slice, and stop on a version change as Read does.
+func TestReaderWriteTo(t *testing.T) {
+	mo := newMemOrigin()
+	big := make([]byte, 3<<20+500)
+	for i := range big {
+		big[i] = byte(i / 3)
+	}
+	mo.put("big", big, "")
+	o := testStore(t).Wrap("o", mo, testPolicy)
+	for _, tc := range []struct {
+		r      *origin.ByteRange
+		want   []byte
+		writes int
+	}{
+		{nil, big, 4},
+		{&origin.ByteRange{First: 0, Last: 0}, big[:1], 1},
+		{&origin.ByteRange{First: 1<<20 - 1, Last: 1 << 20}, big[1<<20-1 : 1<<20+1], 2},
+		{&origin.ByteRange{First: 100, Last: 3<<20 + 10}, big[100 : 3<<20+11], 4},
+		{&origin.ByteRange{First: 3 << 20, Last: -1}, big[3<<20:], 1},
+	} {
+		obj, err := o.Get(context.Background(), "big", origin.GetOptions{Range: tc.r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, ok := obj.Body.(interface {
+			io.WriterTo
+			Len() int
+		})
+		if !ok {
+			t.Fatal("the cache's body has no WriteTo and Len")
+		}
+		if b.Len() != len(tc.want) {
+			t.Errorf("%v: Len %d, want %d", tc.r, b.Len(), len(tc.want))
+		}
+		var w writeCounter
+		n, err := b.WriteTo(&w)
+		if err != nil || n != int64(len(tc.want)) || !bytes.Equal(w.Bytes(), tc.want) {
+			t.Errorf("%v: wrote %d bytes (err %v), equal %v", tc.r, n, err, bytes.Equal(w.Bytes(), tc.want))
+		}
+		if w.writes != tc.writes || b.Len() != 0 {
+			t.Errorf("%v: %d writes (want %d), Len after %d", tc.r, w.writes, tc.writes, b.Len())
+		}
+		obj.Body.Close()
+	}
+
+	// A version change between slices ends WriteTo with an error after version 1's bytes.
+	mo2 := newMemOrigin()
+	v1, v2 := bytes.Repeat([]byte{'1'}, 2<<20+5), bytes.Repeat([]byte{'2'}, 2<<20+5)
+	mo2.put("obj", v1, "")
+	mo2.onGet = func(n int64) {
+		if n == 1 {
+			mo2.put("obj", v2, "")
+		}
+	}
+	obj, err := testStore(t).Wrap("o", mo2, testPolicy).Get(context.Background(), "obj", origin.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w bytes.Buffer
+	n, err := obj.Body.(io.WriterTo).WriteTo(&w)
+	if err == nil || n != 1<<20 || !bytes.Equal(w.Bytes(), v1[:n]) {
+		t.Fatalf("changing object: wrote %d bytes, err %v", n, err)
+	}
+}
+
 func TestEmptyObjectAndNotFound(t *testing.T) {
 	mo := newMemOrigin()
 	mo.put("empty", nil, "")

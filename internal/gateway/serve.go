@@ -100,7 +100,17 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }
 
 // copyBody copies exactly n bytes at most, with a pooled buffer so memory per request stays
 // constant whatever the object size.
+//
+// A body that knows exactly how much it holds and can write itself (the cache's stored
+// slices; bytes.Reader) writes straight to w instead: no copy through the buffer, and one
+// write per slice rather than one per 64 KiB.
 func copyBody(w io.Writer, body io.Reader, n int64) (int64, error) {
+	if b, ok := body.(interface {
+		io.WriterTo
+		Len() int
+	}); ok && int64(b.Len()) == n {
+		return b.WriteTo(w)
+	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	copied, err := io.CopyBuffer(w, io.LimitReader(body, n), *bp)
