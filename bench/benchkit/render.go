@@ -52,6 +52,14 @@ func render(rep *Report, tmplFile string) ([]byte, error) {
 		return math.NaN()
 	}
 	ratioVal := func(s, v, c, m string) float64 { return ratioOfVal(s, v, "gatehouse", c, m) }
+	aheadOf := func(s, v, gh, c string) string {
+		sc, _ := scenarioByID(s)
+		m := "rps"
+		if sc.Bulk {
+			m = "mibps"
+		}
+		return verdict(ratioOfVal(s, v, gh, c, m), "ahead of", "behind", "level with")
+	}
 	funcs := template.FuncMap{
 		"figVal":   figVal,
 		"ratioVal": ratioVal,
@@ -81,14 +89,9 @@ func render(rep *Report, tmplFile string) ([]byte, error) {
 		// if the server, not the origin or the client, were the limit.
 		"capacity": func(s, v, c string) string { return fmtInt(10000 / figVal(s, v, c, "cpu10k")) },
 		// ahead says how gatehouse's throughput compares with peer c's, same-round ratio.
-		"ahead": func(s, v, c string) string {
-			sc, _ := scenarioByID(s)
-			m := "rps"
-			if sc.Bulk {
-				m = "mibps"
-			}
-			return verdict(ratioVal(s, v, c, m), "ahead of", "behind", "level with")
-		},
+		"ahead": func(s, v, c string) string { return aheadOf(s, v, "gatehouse", c) },
+		// aheadOf is ahead for another gatehouse contender (gatehouse-cache).
+		"aheadOf": aheadOf,
 		// cheaper says how gatehouse's CPU per request (per GiB) compares with c's.
 		"cheaper": func(s, v, c string) string {
 			sc, _ := scenarioByID(s)

@@ -414,6 +414,7 @@ scenario_range() {
 	run_rounds 1m "$CONNECTIONS" gatehouse nginx-proxy gatehouse-cache nginx-slice
 	profile 1m "$CONNECTIONS"
 	profile 1m "$CONNECTIONS" gatehouse-cache
+	profile 1m "$CONNECTIONS" nginx-slice
 	stop_all_but_origin
 }
 
