@@ -48,6 +48,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	h := gateway.NewHandler(st, o.Log, o.Access)
+	applyMemoryLimit(cfg, o.Log)
 
 	pub, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -167,6 +168,7 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 	st.Start(ctx) // stopped by st.Close when it is replaced in turn
 	st.ProbeAll(pctx, o.Log)
 	old := h.Swap(st)
+	applyMemoryLimit(cfg, o.Log)
 	if restartOnly(old.Config, cfg) {
 		o.Log.Warn("server.listen, server.tls, server timeouts, admin and log settings changed: they take effect on restart only")
 	}
