@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // disk is the on-disk tier. Each entry is one file named by the SHA-256 of its key:
@@ -48,6 +50,32 @@ type diskEntry struct {
 const diskMagic = "GHC1"
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// inspectDisk checks, without creating or changing anything, that openDisk could use
+// dir: an existing folder gatehouse may write in, or a path whose nearest existing
+// ancestor is one (openDisk creates the missing folders).
+func inspectDisk(dir string) error {
+	p := filepath.Clean(dir)
+	for {
+		fi, err := os.Stat(p)
+		switch {
+		case err == nil && !fi.IsDir():
+			return fmt.Errorf("cache.disk.path: %s is not a folder", p)
+		case err == nil:
+			if err := unix.Access(p, unix.W_OK|unix.X_OK); err != nil {
+				return fmt.Errorf("cache.disk.path: cannot write in %s: %w", p, err)
+			}
+			return nil
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTDIR):
+			return fmt.Errorf("cache.disk.path: %w", err)
+		}
+		parent := filepath.Dir(p)
+		if parent == p {
+			return fmt.Errorf("cache.disk.path: no part of %s exists", dir)
+		}
+		p = parent
+	}
+}
 
 func openDisk(dir string, max int64, st *Stats) (*disk, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {

@@ -65,6 +65,10 @@ type Options struct {
 	// DiskPath and DiskBytes enable the disk tier when DiskPath is set.
 	DiskPath  string
 	DiskBytes int64
+	// Inspect, for `gatehouse check` and `explain`, only checks that DiskPath could be
+	// used, changing nothing there: a running server may own the folder, and opening it
+	// removes unfinished and damaged files and evicts. The Store then has no disk tier.
+	Inspect bool
 }
 
 // Store holds cached entries. It outlives configuration reloads: routes built from a
@@ -96,7 +100,12 @@ func NewStore(opt Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opt.DiskPath != "" {
+	switch {
+	case opt.DiskPath != "" && opt.Inspect:
+		if err := inspectDisk(opt.DiskPath); err != nil {
+			return nil, err
+		}
+	case opt.DiskPath != "":
 		if s.disk, err = openDisk(opt.DiskPath, opt.DiskBytes, &s.Stats); err != nil {
 			return nil, err
 		}

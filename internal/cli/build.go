@@ -9,13 +9,14 @@ import (
 )
 
 // loadAndBuild loads and validates the file at path and builds its State without
-// starting anything: what `check` and `explain` share. The caller closes the State.
+// starting anything, and without opening the cache's disk tier (gateway.Inspect): what
+// `check` and `explain` share. The caller closes the State.
 func loadAndBuild(ctx context.Context, path string) (*config.Config, *gateway.State, error) {
 	cfg, err := config.Load(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := gateway.Build(ctx, cfg, slog.New(slog.DiscardHandler))
+	st, err := gateway.Inspect(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -599,3 +599,41 @@ func TestCheckCatchesWhatServeRejects(t *testing.T) {
 		t.Errorf("check stderr = %q, want it to name log.access", c.stderr)
 	}
 }
+
+// check inspects the cache's disk tier without opening it: a running server's cache
+// folder (here with an unfinished write and a damaged entry in it) is left as it is, a
+// missing folder is not created, and a path that cannot be a folder is an error naming
+// the field.
+func TestCheckLeavesTheDiskCacheAlone(t *testing.T) {
+	dir := t.TempDir()
+	withDisk := func(path string) string {
+		return goodConfig(t.TempDir(), "127.0.0.1:0") + fmt.Sprintf("cache:\n  memory: {max_size: 1MiB}\n  disk: {path: %s, max_size: 1MiB}\n", strconv.Quote(path))
+	}
+	cacheDir := filepath.Join(dir, "cache")
+	if err := os.Mkdir(cacheDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	planted := []string{writeFile(t, cacheDir, "0123.tmp", "half written"), writeFile(t, cacheDir, "damaged", "xx")}
+	if r := run(t, "check", "--config", writeFile(t, dir, "a.yaml", withDisk(cacheDir))); r.code != 0 {
+		t.Fatalf("check: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if r := run(t, "explain", "--config", writeFile(t, dir, "b.yaml", withDisk(cacheDir)), "http://x/public/a"); r.code == 1 {
+		t.Fatalf("explain: exit 1, stderr %s", r.stderr)
+	}
+	for _, p := range planted {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("check or explain touched the cache folder: %v", err)
+		}
+	}
+	missing := filepath.Join(dir, "new", "cache")
+	if r := run(t, "check", "--config", writeFile(t, dir, "c.yaml", withDisk(missing))); r.code != 0 {
+		t.Fatalf("check with a missing folder: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Dir(missing)); !os.IsNotExist(err) {
+		t.Errorf("check created %s", filepath.Dir(missing))
+	}
+	r := run(t, "check", "--config", writeFile(t, dir, "d.yaml", withDisk(filepath.Join(planted[1], "sub"))))
+	if r.code != 1 || !strings.Contains(r.stderr, "cache.disk.path") || !strings.Contains(r.stderr, "not a folder") {
+		t.Errorf("check with a file in the path: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

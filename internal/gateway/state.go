@@ -96,12 +96,23 @@ type ProbeResult struct {
 // serving fails here: folders that do not exist, AWS configuration that does not load.
 // On error, whatever was opened is closed again.
 func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*State, error) {
-	return BuildFrom(ctx, cfg, log, nil)
+	return build(ctx, cfg, log, nil, false)
+}
+
+// Inspect is Build for `check` and `explain`: the same checks, but the cache's disk tier
+// is only checked, not opened, so nothing in a running server's cache folder changes.
+// The State must not serve.
+func Inspect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*State, error) {
+	return build(ctx, cfg, log, nil, true)
 }
 
 // BuildFrom is Build keeping prev's cache contents when the cache's storage settings are
 // unchanged (a reload must not empty the cache). prev may be nil.
-func BuildFrom(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State) (_ *State, err error) {
+func BuildFrom(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State) (*State, error) {
+	return build(ctx, cfg, log, prev, false)
+}
+
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State, inspect bool) (_ *State, err error) {
 	st := &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{},
 		endpoints: map[string]*loginauth.Authenticator{}, pages: pages.New(cfg.Pages)}
 	defer func() {
@@ -138,7 +149,7 @@ func BuildFrom(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *
 	}
 	st.proxies = httpx.NewProxies(trusted, cfg.Server.ClientIPHeader)
 	if cfg.Cache != nil {
-		if st.cache, err = buildCache(cfg.Cache, prev); err != nil {
+		if st.cache, err = buildCache(cfg.Cache, prev, inspect); err != nil {
 			errs = append(errs, cfg.Errorf("cache", "%v", err))
 		}
 	}
@@ -229,8 +240,8 @@ func (s *State) Endpoint(path string) (*loginauth.Authenticator, bool) {
 }
 
 // buildCache opens the cache Store, or reuses prev's when its options are the same.
-func buildCache(c *config.Cache, prev *State) (*cache.Store, error) {
-	opt := cache.Options{MemoryBytes: int64(c.Memory.MaxSize), SliceSize: int64(c.SliceSize)}
+func buildCache(c *config.Cache, prev *State, inspect bool) (*cache.Store, error) {
+	opt := cache.Options{MemoryBytes: int64(c.Memory.MaxSize), SliceSize: int64(c.SliceSize), Inspect: inspect}
 	if c.Disk != nil {
 		opt.DiskPath, opt.DiskBytes = c.Disk.Path, int64(c.Disk.MaxSize)
 	}
