@@ -103,7 +103,7 @@ func (c *Compression) compressible(info origin.Info) bool {
 // object version and then served from the Store. It consumes obj.
 func (o *Origin) encoded(ctx context.Context, base string, obj *origin.Object, enc string) (*origin.Object, error) {
 	m := obj.Info
-	k := base + "z\x00" + enc + "\x00" + m.ETag
+	k := encodedKey(base, enc, m.ETag)
 	var data []byte
 	if it, ok := o.store.get(k); ok {
 		obj.Body.Close()
@@ -140,6 +140,29 @@ func (o *Origin) encoded(ctx context.Context, base string, obj *origin.Object, e
 	}
 	return out, nil
 }
+
+// variantInfo is what a whole-object GET in the request's coding would describe, for
+// HEAD and 304 answers: the coding and the variant's weak ETag, and its size when the
+// variant is already stored, else -1 (unknown until compressed: HEAD then sends no
+// Content-Length, as RFC 9110 allows). Identity requests get info unchanged.
+func (o *Origin) variantInfo(ctx context.Context, base string, info origin.Info) origin.Info {
+	enc, _ := ctx.Value(encodingKey{}).(string)
+	if enc == "" || !o.policy.Compress.compressible(info) {
+		return info
+	}
+	size := int64(-1)
+	if it, ok := o.store.get(encodedKey(base, enc, info.ETag)); ok {
+		size = int64(len(it.data))
+	}
+	info.Size, info.ContentEncoding = size, enc
+	if info.ETag != "" && !strings.HasPrefix(info.ETag, "W/") {
+		info.ETag = "W/" + info.ETag
+	}
+	return info
+}
+
+// encodedKey is the Store key of an object version's variant in coding enc.
+func encodedKey(base, enc, etag string) string { return base + "z\x00" + enc + "\x00" + etag }
 
 func compress(enc string, raw []byte) ([]byte, error) {
 	var b bytes.Buffer

@@ -96,6 +96,18 @@ func (o *Origin) base(ctx context.Context, key string) string {
 // asks the origin otherwise, without storing anything.
 func (o *Origin) Head(ctx context.Context, key string, cond origin.Conditions) (origin.Info, error) {
 	base := o.base(ctx, key)
+	info, err := o.head(ctx, base, key, cond)
+	var nm *origin.NotModifiedError
+	switch {
+	case err == nil:
+		info = o.variantInfo(ctx, base, info)
+	case errors.As(err, &nm):
+		nm.Info = o.variantInfo(ctx, base, nm.Info)
+	}
+	return info, err
+}
+
+func (o *Origin) head(ctx context.Context, base, key string, cond origin.Conditions) (origin.Info, error) {
 	if it, ok := o.store.get(metaKey(base)); ok {
 		m, status, err := o.current(ctx, base, key, it.meta)
 		if err == nil {
@@ -184,6 +196,9 @@ func (o *Origin) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 		obj, err := o.get(ctx, base, key, opt)
 		if errors.Is(err, errRefetch) && attempt < 2 {
 			continue
+		}
+		if nm := (*origin.NotModifiedError)(nil); opt.Range == nil && errors.As(err, &nm) {
+			nm.Info = o.variantInfo(ctx, base, nm.Info) // a 304 names the tag a 200 would carry
 		}
 		if err == nil && opt.Range == nil && o.policy.Compress.compressible(obj.Info) {
 			if enc, _ := ctx.Value(encodingKey{}).(string); enc != "" {

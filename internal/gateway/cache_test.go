@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -391,6 +392,7 @@ func TestCacheCompression(t *testing.T) {
 	putObject(t, "assets", "cache/page.html", page, func(in *s3.PutObjectInput) { in.ContentType = aws.String("text/html; charset=utf-8") })
 	putObject(t, "assets", "cache/tiny.html", "<p>hi</p>", func(in *s3.PutObjectInput) { in.ContentType = aws.String("text/html") })
 	putObject(t, "assets", "cache/pic.png", page, func(in *s3.PutObjectInput) { in.ContentType = aws.String("image/png") })
+	putObject(t, "assets", "cache/other.html", page, func(in *s3.PutObjectInput) { in.ContentType = aws.String("text/html") })
 	g, cp := cacheGateway(t, "{policy: optimized}", "{memory: {max_size: 64MiB}, slice_size: 1MiB, compression: {min_size: 1000}}", "")
 	decode := map[string]func([]byte) ([]byte, error){
 		"gzip": func(b []byte) ([]byte, error) {
@@ -455,6 +457,35 @@ func TestCacheCompression(t *testing.T) {
 	if n := cp.count("GET", "/assets/cache/page.html"); n != 1 {
 		t.Errorf("origin GETs %d, want 1", n)
 	}
+
+	// HEAD describes what a GET with the same Accept-Encoding gets: coding, weak ETag, and
+	// the length once that variant exists (none before: it is not known without
+	// compressing). A 304 names the tag the 200 carried.
+	getResp, getBody := g.do(t, "GET", "/c/cache/page.html", "Accept-Encoding: gzip")
+	for _, tc := range []struct{ name, path, accept, wantEnc, wantLen string }{
+		{"head gzip (variant stored)", "/c/cache/page.html", "gzip", "gzip", strconv.Itoa(len(getBody))},
+		{"head identity", "/c/cache/page.html", "", "", strconv.Itoa(len(page))},
+		{"head png", "/c/cache/pic.png", "gzip", "", strconv.Itoa(len(page))},
+		{"head zstd of an object never fetched", "/c/cache/other.html", "zstd", "zstd", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, _ := g.do(t, "HEAD", tc.path, "Accept-Encoding: "+tc.accept)
+			wantStatus(t, resp, 200)
+			wantHeader(t, resp, "Content-Encoding", tc.wantEnc)
+			wantHeader(t, resp, "Content-Length", tc.wantLen)
+			wantHeader(t, resp, "Vary", "Accept-Encoding")
+			if etag := resp.Header.Get("ETag"); (tc.wantEnc != "") != strings.HasPrefix(etag, "W/") {
+				t.Errorf("ETag %q for coding %q", etag, tc.wantEnc)
+			}
+		})
+	}
+	if resp, _ := g.do(t, "HEAD", "/c/cache/page.html", "Accept-Encoding: gzip"); resp.Header.Get("ETag") != getResp.Header.Get("ETag") {
+		t.Errorf("HEAD ETag %q, GET ETag %q", resp.Header.Get("ETag"), getResp.Header.Get("ETag"))
+	}
+	resp, _ := g.do(t, "GET", "/c/cache/page.html", "Accept-Encoding: gzip", "If-None-Match: "+getResp.Header.Get("ETag"))
+	wantStatus(t, resp, 304)
+	wantHeader(t, resp, "ETag", getResp.Header.Get("ETag"))
+
 	// An object stored with a Content-Encoding is never compressed again.
 	resp, body := g.do(t, "GET", "/c/data.json.gz", "Accept-Encoding: br")
 	wantHeader(t, resp, "Content-Encoding", "gzip")

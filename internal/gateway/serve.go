@@ -51,7 +51,9 @@ func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin
 		return respond(w, r, nil, err)
 	}
 	setObjectHeaders(w.Header(), info)
-	w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	if info.Size >= 0 { // unknown for a compressed variant not made yet
+		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+	}
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
