@@ -199,6 +199,14 @@ func decodeItem(key string, raw []byte) (*item, error) {
 	return &item{data: data}, nil
 }
 
+// has reports whether key is in the index (its file is checked when it is read).
+func (d *disk) has(key string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.index[key]
+	return ok
+}
+
 func (d *disk) get(key string) (*item, bool) {
 	d.mu.Lock()
 	e, ok := d.index[key]

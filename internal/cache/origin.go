@@ -22,6 +22,9 @@ type Policy struct {
 	// Compress, when set, makes whole-object Gets whose context carries an encoding
 	// (WithEncoding) return a compressed variant of compressible objects.
 	Compress *Compression
+	// ReadAhead is how many slices past the one being sent a reader fetches at once when
+	// they are not stored; 0: none.
+	ReadAhead int
 }
 
 // Cache statuses reported in origin.Info.CacheStatus.
@@ -370,8 +373,10 @@ func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64
 	return v.([]byte), nil
 }
 
-// reader streams bytes pos..end of one object version, slice after slice, holding one
-// slice at a time.
+// reader streams bytes pos..end of one object version, slice after slice. While it
+// sends a slice it fetches up to Policy.ReadAhead of the following ones that are not
+// stored, concurrently (read-ahead): a miss on a large object then pays the origin's
+// latency once per window instead of once per slice. It holds 1+ReadAhead slices at most.
 type reader struct {
 	ctx      context.Context
 	o        *Origin
@@ -381,6 +386,15 @@ type reader struct {
 	pos, end int64
 	first    *sliceData
 	cur      []byte
+	ahead    []*pendingSlice // read-ahead fetches, by ascending slice index
+}
+
+// pendingSlice is a read-ahead fetch; data and err are set when done is closed.
+type pendingSlice struct {
+	idx  int64
+	done chan struct{}
+	data []byte
+	err  error
 }
 
 func (r *reader) Read(p []byte) (int, error) {
@@ -433,9 +447,27 @@ func (r *reader) next() error {
 	size := r.o.store.SliceSize()
 	idx := r.pos / size
 	var data []byte
-	if r.first != nil && r.first.idx == idx {
+	var pending *pendingSlice
+	for len(r.ahead) > 0 && r.ahead[0].idx <= idx {
+		if r.ahead[0].idx == idx {
+			pending = r.ahead[0]
+		}
+		r.ahead = r.ahead[1:]
+	}
+	switch {
+	case r.first != nil && r.first.idx == idx:
 		data = r.first.data
-	} else {
+	case pending != nil:
+		select {
+		case <-pending.done:
+		case <-r.ctx.Done():
+			return r.ctx.Err()
+		}
+		if pending.err != nil {
+			return pending.err
+		}
+		data = pending.data
+	default:
 		var err error
 		if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx); err != nil {
 			return err
@@ -448,7 +480,31 @@ func (r *reader) next() error {
 		return io.ErrUnexpectedEOF
 	}
 	r.cur = data[off:stop]
+	r.readAhead(idx, size)
 	return nil
 }
 
-func (r *reader) Close() error { r.cur, r.first = nil, nil; return nil }
+// readAhead starts fetches of the slices after idx, up to Policy.ReadAhead of them and
+// not past the range, that are neither stored nor already being fetched by r.
+func (r *reader) readAhead(idx, size int64) {
+	last := min(idx+int64(r.o.policy.ReadAhead), r.end/size)
+	next := idx + 1
+	if n := len(r.ahead); n > 0 {
+		next = r.ahead[n-1].idx + 1
+	}
+	for ; next <= last; next++ {
+		if r.o.store.has(sliceKey(r.base, r.m.Info.ETag, next)) {
+			continue
+		}
+		p := &pendingSlice{idx: next, done: make(chan struct{})}
+		go func() {
+			defer close(p.done)
+			p.data, p.err = r.o.slice(r.ctx, r.base, r.key, r.m, p.idx)
+		}()
+		r.ahead = append(r.ahead, p)
+	}
+}
+
+// Close drops the reader's slices; a read-ahead still running finishes on its own (and
+// stores its slice, as any fetch does).
+func (r *reader) Close() error { r.cur, r.first, r.ahead = nil, nil, nil; return nil }

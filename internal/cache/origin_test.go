@@ -23,6 +23,9 @@ type memOrigin struct {
 	gets    atomic.Int64
 	onGet   func(n int64) // called after each GET is answered
 	version int
+	// delay makes each GET take that long; inflight and maxInflight count concurrent GETs.
+	delay                 time.Duration
+	inflight, maxInflight atomic.Int64
 }
 
 func newMemOrigin() *memOrigin {
@@ -55,6 +58,11 @@ func (m *memOrigin) Get(_ context.Context, key string, opt origin.GetOptions) (*
 	info, ok := m.objs[key]
 	body := m.bodies[key]
 	m.mu.Unlock()
+	cur := m.inflight.Add(1)
+	for old := m.maxInflight.Load(); cur > old && !m.maxInflight.CompareAndSwap(old, cur); old = m.maxInflight.Load() {
+	}
+	time.Sleep(m.delay)
+	m.inflight.Add(-1)
 	n := m.gets.Add(1)
 	if m.onGet != nil {
 		defer m.onGet(n)
@@ -228,6 +236,54 @@ func TestReaderWriteTo(t *testing.T) {
 	n, err := obj.Body.(io.WriterTo).WriteTo(&w)
 	if err == nil || n != 1<<20 || !bytes.Equal(w.Bytes(), v1[:n]) {
 		t.Fatalf("changing object: wrote %d bytes, err %v", n, err)
+	}
+}
+
+// With read-ahead, a reader fetches the next slices concurrently, each exactly once,
+// never past its range, still never mixing versions, and also when nothing is stored.
+func TestReadAhead(t *testing.T) {
+	big := make([]byte, 20<<20)
+	for i := range big {
+		big[i] = byte(i / 11)
+	}
+	ahead := testPolicy
+	ahead.ReadAhead = 4
+	for _, pol := range []Policy{ahead, {ReadAhead: 4}} { // stored, then TTL 0 (not stored)
+		mo := newMemOrigin()
+		mo.delay = 5 * time.Millisecond
+		mo.put("big", big, "")
+		o := testStore(t).Wrap("o", mo, pol)
+		got, err := readAll(t, o, "big", nil)
+		if err != nil || !bytes.Equal(got, big) {
+			t.Fatalf("TTL %v: %d bytes, err %v", pol.Default, len(got), err)
+		}
+		if n, m := mo.gets.Load(), mo.maxInflight.Load(); n != 20 || m < 2 || m > 4 {
+			t.Errorf("TTL %v: %d origin GETs (want 20, one per slice), at most %d at once (want 2 to 4)", pol.Default, n, m)
+		}
+	}
+
+	mo := newMemOrigin()
+	mo.put("big", big, "")
+	o := testStore(t).Wrap("o", mo, ahead)
+	got, err := readAll(t, o, "big", &origin.ByteRange{First: 3<<20 + 5, Last: 5<<20 + 5})
+	if err != nil || !bytes.Equal(got, big[3<<20+5:5<<20+6]) {
+		t.Fatalf("range: %d bytes, err %v", len(got), err)
+	}
+	if n := mo.gets.Load(); n != 3 {
+		t.Errorf("range over 3 slices: %d origin GETs", n)
+	}
+
+	v1, v2 := bytes.Repeat([]byte{'1'}, 6<<20), bytes.Repeat([]byte{'2'}, 6<<20)
+	mo = newMemOrigin()
+	mo.put("obj", v1, "")
+	mo.onGet = func(n int64) {
+		if n == 1 {
+			mo.put("obj", v2, "")
+		}
+	}
+	got, err = readAll(t, testStore(t).Wrap("o", mo, ahead), "obj", nil)
+	if err == nil || !bytes.Equal(got, v1[:len(got)]) {
+		t.Fatalf("changing object: %d bytes, err %v (want an error, and only version 1's bytes)", len(got), err)
 	}
 }
 

@@ -133,6 +133,14 @@ func (s *Store) get(k string) (*item, bool) {
 	return nil, false
 }
 
+// has reports whether k is stored in either tier, without reading it or counting a hit.
+func (s *Store) has(k string) bool {
+	if _, ok := s.mem.GetEntryQuietly(k); ok {
+		return true
+	}
+	return s.disk != nil && s.disk.has(k)
+}
+
 func (s *Store) set(k string, it *item) {
 	s.mem.Set(k, it)
 	if s.disk != nil {

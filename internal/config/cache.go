@@ -52,7 +52,10 @@ type Cache struct {
 	// Disk is an optional second tier; nil: memory only.
 	Disk *CacheDisk `yaml:"disk"`
 	// SliceSize is the unit large objects are fetched and stored in (1-8 MiB).
-	SliceSize   Size              `yaml:"slice_size"`
+	SliceSize Size `yaml:"slice_size"`
+	// ReadAhead is how many slices past the one being sent a request fetches at once when
+	// they are not stored (0-16; nil: DefaultCacheReadAhead; 0: none).
+	ReadAhead   *int              `yaml:"read_ahead"`
 	Compression *CacheCompression `yaml:"compression"`
 }
 
@@ -97,6 +100,8 @@ const (
 
 	DefaultCacheMemory    = Size(256 << 20)
 	DefaultCacheSliceSize = Size(4 << 20)
+	DefaultCacheReadAhead = 4
+	MaxCacheReadAhead     = 16
 	DefaultCompressMin    = Size(1000)
 	OptimizedDefaultTTL   = 24 * time.Hour
 	OptimizedMinTTL       = time.Second
@@ -119,6 +124,10 @@ func (c *Cache) applyDefaults() {
 	}
 	if c.SliceSize == 0 {
 		c.SliceSize = DefaultCacheSliceSize
+	}
+	if c.ReadAhead == nil {
+		n := DefaultCacheReadAhead
+		c.ReadAhead = &n
 	}
 	if c.Compression != nil {
 		if c.Compression.MinSize == 0 {
@@ -158,6 +167,9 @@ func validateCache(c *collector, p string, ch *Cache) {
 	}
 	if ch.SliceSize < 1<<20 || ch.SliceSize > 8<<20 {
 		c.addf(p+".slice_size", "must be between 1MiB and 8MiB, got %d bytes", ch.SliceSize)
+	}
+	if n := ch.ReadAhead; n != nil && (*n < 0 || *n > MaxCacheReadAhead) {
+		c.addf(p+".read_ahead", "must be between 0 and %d slices, got %d", MaxCacheReadAhead, *n)
 	}
 	if d := ch.Disk; d != nil {
 		if d.Path == "" {

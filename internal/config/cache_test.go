@@ -15,6 +15,7 @@ func TestParseCache(t *testing.T) {
   memory: {max_size: 128MiB}
   disk: {path: /var/cache/gatehouse, max_size: 2GiB}
   slice_size: 2MiB
+  read_ahead: 0
   compression: {}
 admin: {listen: "127.0.0.1:9090", token: "${TOKEN}"}
 routes:
@@ -40,6 +41,9 @@ routes:
 	if c.Memory.MaxSize != 128<<20 || c.Disk.MaxSize != 2<<30 || c.SliceSize != 2<<20 {
 		t.Errorf("sizes: %+v %+v %d", c.Memory, c.Disk, c.SliceSize)
 	}
+	if *c.ReadAhead != 0 {
+		t.Errorf("read_ahead: 0 became %d", *c.ReadAhead)
+	}
 	if c.Compression.MinSize != DefaultCompressMin || len(c.Compression.Types) == 0 {
 		t.Errorf("compression defaults: %+v", c.Compression)
 	}
@@ -61,7 +65,7 @@ routes:
 	}
 	// Defaults for a bare cache section.
 	cfg = mustParse(t, cacheBase+"cache: {}\nroutes: [{path: /x, origin: s, public: true, cache: {}}]\n", nil)
-	if cfg.Cache.Memory.MaxSize != DefaultCacheMemory || cfg.Cache.SliceSize != DefaultCacheSliceSize {
+	if cfg.Cache.Memory.MaxSize != DefaultCacheMemory || cfg.Cache.SliceSize != DefaultCacheSliceSize || *cfg.Cache.ReadAhead != DefaultCacheReadAhead {
 		t.Errorf("defaults: %+v", cfg.Cache)
 	}
 }
@@ -97,6 +101,7 @@ origins:
 cache:
   disk: {path: relative/dir}
   slice_size: 16MiB
+  read_ahead: 17
   compression: {types: [html]}
 admin: {token: short}
 routes:
@@ -122,6 +127,7 @@ routes:
 		{"cache.disk.path", "relative/dir", "absolute"},
 		{"cache.disk.max_size", "relative/dir", "at least 1MiB"},
 		{"cache.slice_size", "16MiB", "between 1MiB and 8MiB"},
+		{"cache.read_ahead", "read_ahead: 17", "between 0 and 16"},
 		{"cache.compression.types[0]", "types: [html]", "media type"},
 		{"admin.token", "token: short", "at least 16"},
 		{"routes[0].cache.policy", "policy: sometimes", "must be one of"},

@@ -3,8 +3,10 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -33,9 +35,10 @@ type countingProxy struct {
 	reqs  map[string]int // "METHOD /bucket/key" -> count
 	bytes atomic.Int64   // response body bytes
 	down  atomic.Bool
+	delay atomic.Int64 // nanoseconds each request waits before it is forwarded (first-byte latency)
 }
 
-func newCountingProxy(t *testing.T) *countingProxy {
+func newCountingProxy(t testing.TB) *countingProxy {
 	t.Helper()
 	target, _ := url.Parse(minio.Endpoint)
 	rp := httputil.NewSingleHostReverseProxy(target)
@@ -52,6 +55,7 @@ func newCountingProxy(t *testing.T) *countingProxy {
 		cp.mu.Lock()
 		cp.reqs[r.Method+" "+r.URL.Path]++
 		cp.mu.Unlock()
+		time.Sleep(time.Duration(cp.delay.Load()))
 		rp.ServeHTTP(w, r)
 	}))
 	t.Cleanup(cp.Close)
@@ -75,7 +79,7 @@ func (c *countingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func putObject(t *testing.T, bucket, key, body string, mod func(*s3.PutObjectInput)) {
+func putObject(t testing.TB, bucket, key, body string, mod func(*s3.PutObjectInput)) {
 	t.Helper()
 	in := &s3.PutObjectInput{Bucket: &bucket, Key: &key, Body: strings.NewReader(body)}
 	if mod != nil {
@@ -88,7 +92,7 @@ func putObject(t *testing.T, bucket, key, body string, mod func(*s3.PutObjectInp
 
 // cacheGateway serves /c/* from bucket assets through a counting proxy with the given
 // route cache section (YAML flow mapping) and top-level cache section.
-func cacheGateway(t *testing.T, routeCache, topCache string, extraRoutes string) (*gw, *countingProxy) {
+func cacheGateway(t testing.TB, routeCache, topCache string, extraRoutes string) (*gw, *countingProxy) {
 	t.Helper()
 	cp := newCountingProxy(t)
 	if topCache == "" {
@@ -496,4 +500,50 @@ func TestCacheCompression(t *testing.T) {
 	resp, _ = g.do(t, "GET", "/c/cache/none.html", "Accept-Encoding: gzip")
 	wantStatus(t, resp, 404)
 	wantHeader(t, resp, "Vary", "Accept-Encoding")
+}
+
+// BenchmarkCacheMiss streams a 64 MiB object that is never stored (TTL 0: every request
+// is a miss) through an origin with 20 ms of first-byte latency per request, as S3 has:
+// without read-ahead each 4 MiB slice (the default size) pays the latency in turn; with
+// it, once per window.
+// "uncached" is the same object on a route without the cache (one origin request).
+//
+//	go test -run '^$' -bench CacheMiss ./internal/gateway/   (with MinIO)
+func BenchmarkCacheMiss(b *testing.B) {
+	needMinIO(b)
+	const size = 64 << 20
+	body := make([]byte, size)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < size; i += 8 {
+		binary.LittleEndian.PutUint64(body[i:], rng.Uint64())
+	}
+	putObject(b, "assets", "cache/bench-64m", string(body), nil)
+	for _, ra := range []string{"uncached", "0", "4", "8"} {
+		b.Run("read_ahead="+ra, func(b *testing.B) {
+			n := ra
+			if ra == "uncached" {
+				n = "0"
+			}
+			g, cp := cacheGateway(b, "{policy: custom, default_ttl: 0s, min_ttl: 0s, max_ttl: 0s}",
+				"{memory: {max_size: 64MiB}, slice_size: 4MiB, read_ahead: "+n+"}",
+				"  - {path: /u/*, origin: assets, strip_prefix: /u, public: true}\n")
+			cp.delay.Store(int64(20 * time.Millisecond))
+			path := "/c/cache/bench-64m"
+			if ra == "uncached" {
+				path = "/u/cache/bench-64m"
+			}
+			b.SetBytes(size)
+			for b.Loop() {
+				resp, err := http.Get(g.URL + path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got, err := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if err != nil || got != size || resp.StatusCode != 200 {
+					b.Fatalf("status %d, %d bytes, err %v", resp.StatusCode, got, err)
+				}
+			}
+		})
+	}
 }

@@ -27,7 +27,7 @@ type gw struct {
 }
 
 // startGateway parses yamlText (with env) and serves it.
-func startGateway(t *testing.T, yamlText string, env map[string]string) *gw {
+func startGateway(t testing.TB, yamlText string, env map[string]string) *gw {
 	t.Helper()
 	cfg, err := config.Parse("test.yaml", []byte(yamlText), func(k string) (string, bool) {
 		v, ok := env[k]

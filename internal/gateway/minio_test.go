@@ -122,7 +122,7 @@ func (n *noiseReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func needMinIO(t *testing.T) {
+func needMinIO(t testing.TB) {
 	t.Helper()
 	if minio == nil {
 		t.Skip("MinIO not available")

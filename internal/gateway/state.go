@@ -200,6 +200,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *Stat
 				TTLs:         cache.TTLs{Default: rc.Cache.DefaultTTL, Min: rc.Cache.MinTTL, Max: rc.Cache.MaxTTL},
 				StaleIfError: rc.Cache.StaleIfError,
 				Compress:     compression(cfg.Cache, rc.Cache),
+				ReadAhead:    *cfg.Cache.ReadAhead,
 			})
 			rt.Cached, rt.QueryKeys = true, rc.Cache.QueryKeys
 			rt.Compress = cfg.Cache.Compression != nil && *rc.Cache.Compress
