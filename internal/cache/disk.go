@@ -15,9 +15,8 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // disk is the on-disk tier. Each entry is one file named by the SHA-256 of its key:
@@ -52,8 +51,8 @@ const diskMagic = "GHC1"
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // inspectDisk checks, without creating or changing anything, that openDisk could use
-// dir: an existing folder gatehouse may write in, or a path whose nearest existing
-// ancestor is one (openDisk creates the missing folders).
+// dir: an existing folder gatehouse may read and write in, or a path whose nearest
+// existing ancestor is a folder it may create folders in (openDisk creates the rest).
 func inspectDisk(dir string) error {
 	p := filepath.Clean(dir)
 	for {
@@ -61,13 +60,21 @@ func inspectDisk(dir string) error {
 		switch {
 		case err == nil && !fi.IsDir():
 			return fmt.Errorf("cache.disk.path: %s is not a folder", p)
-		case err == nil:
-			if err := unix.Access(p, unix.W_OK|unix.X_OK); err != nil {
-				return fmt.Errorf("cache.disk.path: cannot write in %s: %w", p, err)
+		case err == nil && p == filepath.Clean(dir):
+			if err := canUse(p, true); err != nil {
+				return fmt.Errorf("cache.disk.path: cannot read and write in %s: %w", p, err)
 			}
 			return nil
-		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.ENOTDIR):
+		case err == nil:
+			if err := canUse(p, false); err != nil {
+				return fmt.Errorf("cache.disk.path: cannot create a folder in %s: %w", p, err)
+			}
+			return nil
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 			return fmt.Errorf("cache.disk.path: %w", err)
+		}
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("cache.disk.path: %s is a symbolic link to nothing", p)
 		}
 		parent := filepath.Dir(p)
 		if parent == p {

@@ -50,6 +50,18 @@ func TestInspectDiskChangesNothing(t *testing.T) {
 		t.Fatalf("inspecting created %s", filepath.Dir(missing))
 	}
 
+	// A symbolic link to nothing cannot be created as a folder: an error, as serve finds.
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(filepath.Join(t.TempDir(), "gone"), link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewStore(Options{MemoryBytes: 1 << 20, SliceSize: 1 << 20, DiskPath: link, DiskBytes: 1 << 20, Inspect: true}); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+		t.Errorf("dangling link: err %v", err)
+	}
+	if _, err := NewStore(Options{MemoryBytes: 1 << 20, SliceSize: 1 << 20, DiskPath: link, DiskBytes: 1 << 20}); err == nil {
+		t.Error("opening a dangling link as the disk tier worked: the check above is wrong")
+	}
+
 	// A file where the folder should be (or above it) is an error, as serve would find.
 	file := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(file, nil, 0o600); err != nil {

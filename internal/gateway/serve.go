@@ -104,7 +104,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }
 // constant whatever the object size.
 //
 // A body that knows exactly how much it holds and can write itself (the cache's stored
-// slices; bytes.Reader) writes straight to w instead: no copy through the buffer, and one
+// slices) writes straight to w instead: no copy through the buffer, and one
 // write per slice rather than one per 64 KiB.
 func copyBody(w io.Writer, body io.Reader, n int64) (int64, error) {
 	if b, ok := body.(interface {

@@ -26,13 +26,18 @@ func memoryLimit(cfg *config.Config) int64 {
 	return tier + max(128<<20, tier/4)
 }
 
-// applyMemoryLimit sets memoryLimit unless GOMEMLIMIT is set in the environment: the
-// operator's own limit (or "off") wins.
-func applyMemoryLimit(cfg *config.Config, log *slog.Logger) {
-	if _, ok := os.LookupEnv("GOMEMLIMIT"); ok {
+// applyMemoryLimit sets the larger memoryLimit of cfgs (after a reload the old State's
+// cache lives on until the old State is closed) unless GOMEMLIMIT is set in the
+// environment: the operator's own limit (or "off") wins. An empty GOMEMLIMIT counts as
+// unset, as it does for the Go runtime.
+func applyMemoryLimit(log *slog.Logger, cfgs ...*config.Config) {
+	if os.Getenv("GOMEMLIMIT") != "" {
 		return
 	}
-	limit := memoryLimit(cfg)
+	limit := int64(0)
+	for _, c := range cfgs {
+		limit = max(limit, memoryLimit(c))
+	}
 	if prev := debug.SetMemoryLimit(limit); prev != limit && limit != math.MaxInt64 {
 		log.Info("Go memory limit set from cache.memory.max_size (GOMEMLIMIT overrides)", "bytes", limit)
 	}

@@ -4,7 +4,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	"os"
 	"runtime/debug"
 	"testing"
 
@@ -36,28 +35,27 @@ func TestMemoryLimit(t *testing.T) {
 func TestApplyMemoryLimit(t *testing.T) {
 	prev := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(prev) })
-	env, had := os.LookupEnv("GOMEMLIMIT")
-	t.Cleanup(func() {
-		if had {
-			os.Setenv("GOMEMLIMIT", env)
-		}
-	})
-	os.Unsetenv("GOMEMLIMIT")
+	t.Setenv("GOMEMLIMIT", "") // empty counts as unset, as for the runtime
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	cached := &config.Config{Cache: &config.Cache{Memory: config.CacheMemory{MaxSize: 256 << 20}}}
+	big := &config.Config{Cache: &config.Cache{Memory: config.CacheMemory{MaxSize: 1 << 30}}}
 
-	applyMemoryLimit(cached, log)
+	applyMemoryLimit(log, cached)
 	if got := debug.SetMemoryLimit(-1); got != 384<<20 {
 		t.Fatalf("with a 256 MiB tier: limit %d", got)
 	}
-	applyMemoryLimit(&config.Config{}, log)
+	// Just after a reload both caches are alive: the larger limit holds until the old goes.
+	applyMemoryLimit(log, big, cached)
+	if got := debug.SetMemoryLimit(-1); got != 1<<30+256<<20 {
+		t.Fatalf("old 1 GiB and new 256 MiB tiers: limit %d", got)
+	}
+	applyMemoryLimit(log, &config.Config{})
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Fatalf("after the cache was removed: limit %d", got)
 	}
 
-	os.Setenv("GOMEMLIMIT", "off")
-	defer os.Unsetenv("GOMEMLIMIT")
-	applyMemoryLimit(cached, log)
+	t.Setenv("GOMEMLIMIT", "off")
+	applyMemoryLimit(log, cached)
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Fatalf("GOMEMLIMIT set by the operator was overridden: limit %d", got)
 	}

@@ -48,7 +48,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	h := gateway.NewHandler(st, o.Log, o.Access)
-	applyMemoryLimit(cfg, o.Log)
+	applyMemoryLimit(o.Log, cfg)
 
 	pub, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
@@ -168,13 +168,16 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 	st.Start(ctx) // stopped by st.Close when it is replaced in turn
 	st.ProbeAll(pctx, o.Log)
 	old := h.Swap(st)
-	applyMemoryLimit(cfg, o.Log)
+	applyMemoryLimit(o.Log, old.Config, cfg)
 	if restartOnly(old.Config, cfg) {
 		o.Log.Warn("server.listen, server.tls, server timeouts, admin and log settings changed: they take effect on restart only")
 	}
 	o.Log.Info("configuration reloaded", "routes", len(cfg.Routes), "origins", len(cfg.Origins))
 	// Requests that started on the old State may still be streaming from it.
-	time.AfterFunc(cfg.Server.ShutdownTimeout, func() { old.Close() })
+	time.AfterFunc(cfg.Server.ShutdownTimeout, func() {
+		old.Close()
+		applyMemoryLimit(o.Log, h.State().Config) // the old cache is gone
+	})
 }
 
 // restartOnly reports whether settings read only at start differ between a and b.
