@@ -133,12 +133,18 @@ func (o *Origin) encoded(ctx context.Context, base string, obj *origin.Object, e
 		}
 		data = v.([]byte)
 	}
-	out := &origin.Object{Info: m, Body: io.NopCloser(bytes.NewReader(data))}
-	out.Size, out.ContentEncoding = int64(len(data)), enc
-	if m.ETag != "" && !strings.HasPrefix(m.ETag, "W/") {
-		out.ETag = "W/" + m.ETag // another representation: not byte-identical to the strong tag
+	return &origin.Object{Info: asVariant(m, enc, int64(len(data))), Body: io.NopCloser(bytes.NewReader(data))}, nil
+}
+
+// asVariant is info of an object version as its variant in coding enc of size bytes: a
+// weak ETag, since the variant is another representation, not byte-identical to the
+// stored object.
+func asVariant(info origin.Info, enc string, size int64) origin.Info {
+	info.Size, info.ContentEncoding = size, enc
+	if info.ETag != "" && !strings.HasPrefix(info.ETag, "W/") {
+		info.ETag = "W/" + info.ETag
 	}
-	return out, nil
+	return info
 }
 
 // variantInfo is what a whole-object GET in the request's coding would describe, for
@@ -154,11 +160,7 @@ func (o *Origin) variantInfo(ctx context.Context, base string, info origin.Info)
 	if it, ok := o.store.get(encodedKey(base, enc, info.ETag)); ok {
 		size = int64(len(it.data))
 	}
-	info.Size, info.ContentEncoding = size, enc
-	if info.ETag != "" && !strings.HasPrefix(info.ETag, "W/") {
-		info.ETag = "W/" + info.ETag
-	}
-	return info
+	return asVariant(info, enc, size)
 }
 
 // encodedKey is the Store key of an object version's variant in coding enc.

@@ -200,7 +200,8 @@ func (o *Origin) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 		if errors.Is(err, errRefetch) && attempt < 2 {
 			continue
 		}
-		if nm := (*origin.NotModifiedError)(nil); opt.Range == nil && errors.As(err, &nm) {
+		var nm *origin.NotModifiedError
+		if opt.Range == nil && errors.As(err, &nm) {
 			nm.Info = o.variantInfo(ctx, base, nm.Info) // a 304 names the tag a 200 would carry
 		}
 		if err == nil && opt.Range == nil && o.policy.Compress.compressible(obj.Info) {

@@ -26,7 +26,9 @@ type Origin interface {
 	Probe(ctx context.Context) error
 }
 
-// Info describes an object. Size is the whole object's size, even for a range.
+// Info describes an object. Size is the whole object's size, even for a range; -1 from
+// Head means unknown (a compressed variant not made yet: HEAD then sends no
+// Content-Length).
 type Info struct {
 	Size               int64
 	ETag               string // quoted, as on the wire
