@@ -388,6 +388,7 @@ type reader struct {
 	first    *sliceData
 	cur      []byte
 	ahead    []*pendingSlice // read-ahead fetches, by ascending slice index
+	looked   int64           // the highest slice index read-ahead has considered
 }
 
 // pendingSlice is a read-ahead fetch; data and err are set when done is closed.
@@ -489,11 +490,9 @@ func (r *reader) next() error {
 // not past the range, that are neither stored nor already being fetched by r.
 func (r *reader) readAhead(idx, size int64) {
 	last := min(idx+int64(r.o.policy.ReadAhead), r.end/size)
-	next := idx + 1
-	if n := len(r.ahead); n > 0 {
-		next = r.ahead[n-1].idx + 1
-	}
-	for ; next <= last; next++ {
+	// Each slice is considered once: a stored one is not looked up again per slice sent.
+	for next := max(idx, r.looked) + 1; next <= last; next++ {
+		r.looked = next
 		if r.o.store.has(sliceKey(r.base, r.m.Info.ETag, next)) {
 			continue
 		}
