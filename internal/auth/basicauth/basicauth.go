@@ -4,15 +4,15 @@
 //
 // Checking a password is slow on purpose, so the authenticator caches successful checks
 // briefly (see successCache), refuses client addresses that fail too often without
-// checking (see limiter), bounds how many checks run at once, and makes an unknown user
-// cost as much as a wrong password. The htpasswd file is read when the authenticator is
-// built and re-read when it changes once Start has been called; a bad new file is logged
-// and the previous users stay in force.
+// checking (see Limiter), bounds how many checks run at once, and makes an unknown user
+// cost exactly what a wrong password costs (see Authenticator.check). The htpasswd file
+// is read when the authenticator is built and re-read when it changes once Start has
+// been called; a bad new file is logged and the previous users stay in force.
 //
-// Failed attempts are counted per process: with several replicas, each counts on its
-// own (a client may fail max_failures times per minute on each) until the counts move
-// to a shared store. They also start again from zero when the configuration is
-// reloaded, as that builds a new Authenticator.
+// Failed attempts are counted by a Limiter, which the gateway shares between every basic
+// authenticator and keeps across configuration reloads; they are counted per process:
+// with several replicas, each counts on its own (a client may fail max_failures times
+// per minute on each) until the counts move to a shared store.
 package basicauth
 
 import (
@@ -54,6 +54,10 @@ type Options struct {
 	// PollInterval is how often Start checks the htpasswd file; 0 means
 	// DefaultPollInterval.
 	PollInterval time.Duration
+	// Failures counts failed attempts; share one between authenticators so that a
+	// client's failures on one count on every other with the same credentials (see
+	// Limiter). Nil: the authenticator counts on its own.
+	Failures *Limiter
 }
 
 // Authenticator checks HTTP Basic credentials. It is safe for concurrent use. Build it
@@ -66,12 +70,14 @@ type Authenticator struct {
 	log       *slog.Logger
 	now       func() time.Time
 	pollEvery time.Duration
-	limit     *limiter
+	limit     *Limiter
+	creds     credentialsID
+	maxFail   int
 	users     atomic.Pointer[userSet]
 
-	// testCheck, when set by tests, is called before each password check; dummy says
-	// the check is against the dummy hash (the user is unknown).
-	testCheck func(dummy bool)
+	// match compares a password with a hash: (*hash).matches, replaced by tests to
+	// count and inspect the hashing work a request does.
+	match func(h *hash, password []byte) bool
 
 	// Reloading state, used by the polling goroutine only (and New before it starts).
 	stamp   fileStamp
@@ -121,8 +127,15 @@ func New(name string, cfg *config.BasicAuth, opts Options) (*Authenticator, erro
 		log:       opts.Logger,
 		now:       opts.Now,
 		pollEvery: opts.PollInterval,
-		limit:     newLimiter(maxFailures),
+		limit:     opts.Failures,
+		creds:     newCredentialsID(cfg.HtpasswdFile, cfg.Users),
+		maxFail:   maxFailures,
+		match:     (*hash).matches,
 	}
+	if a.limit == nil {
+		a.limit = NewLimiter()
+	}
+	a.limit.allow(maxFailures)
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -190,9 +203,30 @@ func (a *Authenticator) logLoaded(msg string, s *userSet) {
 	if weak > 0 {
 		a.log.Warn("bcrypt hashes with a cost below 10 are quick to brute-force if leaked; re-hash with `gatehouse passwd`", "users", weak)
 	}
-	if len(s.params) > 1 {
-		a.log.Warn("users have hashes of different costs: timing can tell whether a user name exists unless its hash costs what most do", "costs", len(s.params))
+	if _, desc, ok := s.mixed(); ok {
+		a.log.Warn(mixedWarning, "costs", desc)
 	}
+}
+
+// mixedWarning explains what hashes of different costs do; see Authenticator.check.
+const mixedWarning = "users' hashes have different costs or algorithms, so every refused check pays for each of them (to hide which users exist): re-hash with one cost (`gatehouse passwd`)"
+
+// Warning is something about an Authenticator's users that works but should be changed.
+type Warning struct {
+	// Field is the configuration key it concerns, relative to the basic block:
+	// "htpasswd_file", "users", or "" for both.
+	Field string
+	Msg   string
+}
+
+// Warnings describes what is worth changing in the users loaded now: hashes of
+// different costs or algorithms, which make every refused check cost all of them.
+func (a *Authenticator) Warnings() []Warning {
+	field, desc, ok := a.users.Load().mixed()
+	if !ok {
+		return nil
+	}
+	return []Warning{{Field: field, Msg: mixedWarning + " (" + desc + ")"}}
 }
 
 // Name is the name given to New ("basic" if that was empty).
@@ -206,16 +240,18 @@ func (a *Authenticator) Challenge(error) string { return a.challenge }
 //   - policy.ErrNoCredentials when there is no Authorization header or none of the
 //     Basic scheme (another authenticator may understand it);
 //   - an error wrapping policy.ErrRateLimited, without checking anything, when the
-//     client's address (IPv6: its /64) failed MaxFailures times within the last minute;
+//     client's address (IPv6: its /64) failed MaxFailures times within the last minute
+//     on any authenticator with the same credentials that shares the Limiter;
 //   - an error wrapping policy.ErrBadCredentials for a malformed header (longer than
 //     4 KiB, not canonical base64, no colon, an empty user, control characters, a user
 //     name that is not UTF-8), more than one Basic header, an unknown user or a wrong
 //     password; each of these counts as a failure of the client's address;
 //   - the identity {Subject: user, Source: "basic"} otherwise.
 //
-// An unknown user is checked against a dummy hash so that the answer takes as long as
-// for a wrong password. Error messages may name the user, never the password. Any other
-// error (the context ended while waiting to check) is an outage.
+// An unknown user does the same work as a wrong password of an existing user: the same
+// success-cache lookup and the same hashing (see check). Error messages may name the
+// user, never the password. Any other error (the context ended while waiting to check)
+// is an outage.
 func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*policy.Identity, error) {
 	if r == nil || r.HTTP == nil {
 		return nil, policy.ErrNoCredentials
@@ -241,52 +277,80 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	}
 	now := a.now()
 	group := clientKey(r.Client)
-	if a.limit.blocked(group, now) {
-		return nil, fmt.Errorf("%w: %s failed %d times within a minute", policy.ErrRateLimited, describeGroup(group), a.limit.max)
+	lk := limitKey{creds: a.creds, group: group}
+	if a.limit.blocked(lk, a.maxFail, now) {
+		return nil, fmt.Errorf("%w: %s failed %d times within a minute", policy.ErrRateLimited, describeGroup(group), a.maxFail)
 	}
 	if malformed != nil {
-		a.limit.fail(group, now)
+		a.limit.fail(lk, now)
 		return nil, fmt.Errorf("%w: malformed Authorization header: %v", policy.ErrBadCredentials, malformed)
 	}
 	set := a.users.Load()
 	h, known := set.users[user]
-	var key [32]byte
-	if known {
-		key = cacheKey(user, password, h)
-		if set.cache.ok(key, now) {
-			return &policy.Identity{Subject: user, Source: "basic"}, nil
-		}
-	} else {
-		h = set.dummy
+	if !known {
+		h = set.dummies[0]
 	}
-	ok, err := a.check(ctx, h, password, !known)
+	// An unknown user's key (over a dummy hash) is never stored, so the lookup misses;
+	// it is made anyway so that both take the same path up to the check.
+	key := cacheKey(user, password, h)
+	if hit := set.cache.ok(key, now); hit && known {
+		return &policy.Identity{Subject: user, Source: "basic"}, nil
+	}
+	ok, err := a.check(ctx, set, h, known, password)
 	if err != nil {
 		return nil, err
 	}
 	switch {
 	case !known:
-		a.limit.fail(group, now)
+		a.limit.fail(lk, now)
 		return nil, fmt.Errorf("%w: unknown user %q", policy.ErrBadCredentials, user)
 	case !ok:
-		a.limit.fail(group, now)
+		a.limit.fail(lk, now)
 		return nil, fmt.Errorf("%w: wrong password for user %q", policy.ErrBadCredentials, user)
 	}
 	set.cache.add(key, a.now())
 	return &policy.Identity{Subject: user, Source: "basic"}, nil
 }
 
-// check compares password with h once a check slot is free.
-func (a *Authenticator) check(ctx context.Context, h *hash, password string, dummy bool) (bool, error) {
+// check reports whether password matches h, the hash of a known user (known) or a
+// dummy, once a check slot is free. A match returns at once; a refusal, for an unknown
+// user or a wrong password alike, has hashed the password once with every distinct
+// parameter set (bcrypt cost, argon2id parameters) the users' hashes have: a known
+// user's own hash stands in for the dummy of its parameter set. So every refused check
+// does the same work whatever the user name, and its timing says nothing about whether
+// the user exists or what its hash costs. The price: with n distinct parameter sets, a
+// refusal costs the sum of all n (a success only its own), which is why mixed costs
+// are warned about.
+//
+// The cheaper alternative, hashing an unknown user once with parameters picked by a
+// keyed hash of the name so that unknown names spread over the costs as the users do,
+// was rejected: a name's cost must then stay put across restarts, replicas and edits of
+// the file, or a name whose cost moves is shown to be unknown (real users' costs never
+// move), which needs a secret key gatehouse does not have; and anyone who knows which
+// costs real accounts tend to have (those made before a default changed) learns from a
+// name's cost how likely it is to exist. Doing the same work for every refusal leaves
+// nothing to compare.
+//
+// The whole sequence holds one check slot, so queueing does not depend on the user.
+func (a *Authenticator) check(ctx context.Context, set *userSet, h *hash, known bool, password string) (bool, error) {
 	select {
 	case checkSlots <- struct{}{}:
 	case <-ctx.Done():
 		return false, fmt.Errorf("waiting to check a password: %w", ctx.Err())
 	}
 	defer func() { <-checkSlots }()
-	if a.testCheck != nil {
-		a.testCheck(dummy)
+	pw := []byte(password)
+	defer clear(pw)
+	if known && a.match(h, pw) {
+		return true, nil
 	}
-	return h.matches([]byte(password)), nil
+	for _, d := range set.dummies {
+		if known && d.id == h.id {
+			continue // the user's own hash was this parameter set's check
+		}
+		a.match(d, pw)
+	}
+	return false, nil
 }
 
 // describeGroup names a client address group in messages.

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,7 +38,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// checks counts password checks by kind, through the testCheck hook.
+// checks counts password checks by kind, through the match hook.
 type checks struct{ real, dummy atomic.Int32 }
 
 func (c *checks) total() int32 { return c.real.Load() + c.dummy.Load() }
@@ -85,12 +86,13 @@ func newHarness(t *testing.T, maxFailures int) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.testCheck = func(dummy bool) {
-		if dummy {
+	a.match = func(hh *hash, pw []byte) bool {
+		if hh.dummy {
 			h.checks.dummy.Add(1)
 		} else {
 			h.checks.real.Add(1)
 		}
+		return hh.matches(pw)
 	}
 	t.Cleanup(func() { a.Close() })
 	h.a = a
@@ -129,12 +131,14 @@ func (h *harness) auth(client string, authorization ...string) (*policy.Identity
 
 func TestAuthenticate(t *testing.T) {
 	const secret = "alice-pw"
+	// real and dummy are the checks expected against real and dummy hashes: alice's
+	// bcrypt and bob's argon2id are two parameter sets, so a refusal hashes with both.
 	tests := []struct {
 		name      string
 		headers   []string
 		want      error // nil: success as subject
 		subject   string
-		real      int32 // checks expected against real and dummy hashes
+		real      int32
 		dummy     int32
 		wantInErr string
 	}{
@@ -145,11 +149,11 @@ func TestAuthenticate(t *testing.T) {
 		{name: "argon2id user", headers: []string{basic("bob", "bob-pw")}, subject: "bob", real: 1},
 		{name: "lower-case scheme", headers: []string{"basic " + b64("alice:"+secret)}, subject: "alice", real: 1},
 		{name: "bearer beside basic", headers: []string{"Bearer x", basic("alice", secret)}, subject: "alice", real: 1},
-		{name: "wrong password", headers: []string{basic("alice", "alice-pw2")}, want: policy.ErrBadCredentials, real: 1, wantInErr: `wrong password for user "alice"`},
-		{name: "other user's password", headers: []string{basic("alice", "bob-pw")}, want: policy.ErrBadCredentials, real: 1},
-		{name: "empty password", headers: []string{basic("alice", "")}, want: policy.ErrBadCredentials, real: 1},
-		{name: "user name case matters", headers: []string{basic("Alice", secret)}, want: policy.ErrBadCredentials, dummy: 1, wantInErr: `unknown user "Alice"`},
-		{name: "unknown user", headers: []string{basic("mallory", secret)}, want: policy.ErrBadCredentials, dummy: 1},
+		{name: "wrong password", headers: []string{basic("alice", "alice-pw2")}, want: policy.ErrBadCredentials, real: 1, dummy: 1, wantInErr: `wrong password for user "alice"`},
+		{name: "other user's password", headers: []string{basic("alice", "bob-pw")}, want: policy.ErrBadCredentials, real: 1, dummy: 1},
+		{name: "empty password", headers: []string{basic("alice", "")}, want: policy.ErrBadCredentials, real: 1, dummy: 1},
+		{name: "user name case matters", headers: []string{basic("Alice", secret)}, want: policy.ErrBadCredentials, dummy: 2, wantInErr: `unknown user "Alice"`},
+		{name: "unknown user", headers: []string{basic("mallory", secret)}, want: policy.ErrBadCredentials, dummy: 2},
 		{name: "two basic headers", headers: []string{basic("alice", secret), basic("alice", secret)}, want: policy.ErrBadCredentials, wantInErr: "more than one"},
 		{name: "scheme only", headers: []string{"Basic"}, want: policy.ErrBadCredentials, wantInErr: "malformed"},
 		{name: "bad base64", headers: []string{"Basic %%%"}, want: policy.ErrBadCredentials, wantInErr: "not base64"},
@@ -209,8 +213,8 @@ func TestChallengeAndName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.Name() != "basic" || a.Challenge(nil) != `Basic realm="gatehouse", charset="UTF-8"` || a.limit.max != config.DefaultBasicMaxFailures {
-		t.Errorf("defaults: %s, %s, %d", a.Name(), a.Challenge(nil), a.limit.max)
+	if a.Name() != "basic" || a.Challenge(nil) != `Basic realm="gatehouse", charset="UTF-8"` || a.maxFail != config.DefaultBasicMaxFailures {
+		t.Errorf("defaults: %s, %s, %d", a.Name(), a.Challenge(nil), a.maxFail)
 	}
 }
 
@@ -254,42 +258,141 @@ func TestNewErrors(t *testing.T) {
 	}
 }
 
-// TestDummyPathForUnknownUsers is the timing test that is not flaky: it checks that an
-// unknown user costs one check against a hash with the parameters most users have.
-func TestDummyPathForUnknownUsers(t *testing.T) {
-	users := map[string]string{
-		"a": mustBcrypt(t, "x", 5), "b": mustBcrypt(t, "x", 5), "c": mustBcrypt(t, "x", 4), "d": mustArgon2(t, "x"),
-	}
-	a, err := New("b", &config.BasicAuth{Users: users}, Options{})
+// TestRegression_UnknownUserTimingByCost: unknown users were hashed against one dummy
+// with the majority's cost, so users whose hashes cost more or less were told apart by
+// timing (unknown 355 ms, cost-12 user 406 ms, cost-10 user 95 ms). Now every refusal
+// hashes once with each distinct parameter set: this checks, with a recording hasher
+// rather than a clock, that an unknown user does exactly the hashing work of a wrong
+// password for a user of each cost and algorithm in the file.
+func TestRegression_UnknownUserTimingByCost(t *testing.T) {
+	file := writeTemp(t, "a:"+mustBcrypt(t, "x", 4)+"\nb:"+mustBcrypt(t, "x", 4)+"\nc:"+mustBcrypt(t, "x", 5)+
+		"\nd:"+mustBcrypt(t, "x", 6)+"\ne:"+mustArgon2(t, "x")+"\n")
+	a, err := New("b", &config.BasicAuth{HtpasswdFile: file, MaxFailures: 1000}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dummies atomic.Int32
-	a.testCheck = func(dummy bool) {
-		if dummy {
-			dummies.Add(1)
-		}
+	var (
+		mu   sync.Mutex
+		work []string
+	)
+	a.match = func(h *hash, pw []byte) bool {
+		mu.Lock()
+		work = append(work, h.id)
+		mu.Unlock()
+		return h.matches(pw)
 	}
-	set := a.users.Load()
-	if set.dummy.kind != kindBcrypt || set.dummy.cost != 5 {
-		t.Fatalf("dummy is %s, want bcrypt cost 5 (what most users have)", set.dummy.params())
+	// did returns the parameter sets one attempt hashed with, sorted.
+	did := func(user, pw string) ([]string, error) {
+		work = nil
+		_, err := a.Authenticate(context.Background(), request("192.0.2.9", basic(user, pw)))
+		slices.Sort(work)
+		return work, err
 	}
-	for _, u := range []string{"nobody", "A", "a "} {
-		if _, err := a.Authenticate(context.Background(), request("192.0.2.9", basic(u, "x"))); !errors.Is(err, policy.ErrBadCredentials) {
+	want := []string{"argon2id m=8,t=1,p=1,salt=16,key=32", "bcrypt cost 4", "bcrypt cost 5", "bcrypt cost 6"}
+	for _, u := range []string{"nobody", "A", "a ", "e\u00e9"} {
+		got, err := did(u, "x")
+		if !errors.Is(err, policy.ErrBadCredentials) {
 			t.Fatalf("unknown user %q: %v", u, err)
 		}
+		if !slices.Equal(got, want) {
+			t.Errorf("unknown user %q hashed with %q, want %q", u, got, want)
+		}
 	}
-	if dummies.Load() != 3 {
-		t.Fatalf("%d dummy checks for 3 unknown users", dummies.Load())
+	for _, u := range []string{"a", "b", "c", "d", "e"} {
+		got, err := did(u, "wrong")
+		if !errors.Is(err, policy.ErrBadCredentials) {
+			t.Fatalf("user %q, wrong password: %v", u, err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("user %q (%s), wrong password: hashed with %q, want %q", u, a.users.Load().users[u].id, got, want)
+		}
+		// The right password stops at the user's own hash.
+		got, err = did(u, "x")
+		if err != nil || len(got) != 1 || got[0] != a.users.Load().users[u].id {
+			t.Errorf("user %q, right password: %v, hashed with %q", u, err, got)
+		}
+	}
+	// One cost for everyone: one hash per refusal.
+	one, err := New("b", &config.BasicAuth{Users: map[string]string{"a": mustBcrypt(t, "x", 5)}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := one.users.Load().dummies; len(d) != 1 || d[0].id != "bcrypt cost 5" || !d[0].dummy {
+		t.Fatalf("dummies for one cost: %v", d)
+	}
+	if one.Warnings() != nil {
+		t.Errorf("warnings for one cost: %v", one.Warnings())
 	}
 	// An empty user set still pays for a check.
 	empty, err := New("b", &config.BasicAuth{HtpasswdFile: writeTemp(t, "# nobody yet\n")}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := empty.users.Load().dummy; d.kind != kindBcrypt || d.cost != 10 {
-		t.Fatalf("dummy without users: %s", d.params())
+	if d := empty.users.Load().dummies; len(d) != 1 || d[0].id != "bcrypt cost 10" {
+		t.Fatalf("dummies without users: %v", d)
 	}
+}
+
+// TestUnknownUserSameCachePath: a success cached for a user is no shortcut for anyone
+// else; an unknown user makes the same lookup and never hits.
+func TestUnknownUserSameCachePath(t *testing.T) {
+	h := newHarness(t, 100)
+	if _, err := h.auth("192.0.2.1", basic("alice", "alice-pw")); err != nil {
+		t.Fatal(err)
+	}
+	before := h.checks.total()
+	if _, err := h.auth("192.0.2.1", basic("alicf", "alice-pw")); !errors.Is(err, policy.ErrBadCredentials) {
+		t.Fatal(err)
+	}
+	if n := h.checks.dummy.Load(); h.checks.total()-before != 2 || n != 2 {
+		t.Fatalf("unknown user after a cached success: %d checks (%d dummy), want 2 dummy", h.checks.total()-before, n)
+	}
+}
+
+// TestMixedCostsWarning: the authenticator names what is mixed and where.
+func TestMixedCostsWarning(t *testing.T) {
+	file := writeTemp(t, "a:"+mustBcrypt(t, "x", 4)+"\nb:"+mustBcrypt(t, "x", 5)+"\nc:"+mustBcrypt(t, "x", 5)+"\n")
+	tests := []struct {
+		name  string
+		cfg   config.BasicAuth
+		field string
+	}{
+		{"file", config.BasicAuth{HtpasswdFile: file}, "htpasswd_file"},
+		{"inline", config.BasicAuth{Users: map[string]string{"a": mustBcrypt(t, "x", 4), "z": mustArgon2(t, "x")}}, "users"},
+		{"both", config.BasicAuth{HtpasswdFile: file, Users: map[string]string{"z": mustBcrypt(t, "x", 4)}}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log := &syncBuffer{}
+			a, err := New("b", &tt.cfg, Options{Logger: slog.New(slog.NewTextHandler(log, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := a.Warnings()
+			if len(w) != 1 || w[0].Field != tt.field || !strings.Contains(w[0].Msg, "bcrypt cost 4: ") {
+				t.Fatalf("warnings %+v, want one naming %q", w, tt.field)
+			}
+			if !strings.Contains(log.String(), "different costs") {
+				t.Errorf("log: %s", log.String())
+			}
+		})
+	}
+	if !strings.Contains(warningsOf(t, file), "bcrypt cost 4: 1 user, bcrypt cost 5: 2 users") {
+		t.Errorf("description: %s", warningsOf(t, file))
+	}
+}
+
+func warningsOf(t *testing.T, file string) string {
+	t.Helper()
+	a, err := New("b", &config.BasicAuth{HtpasswdFile: file}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, w := range a.Warnings() {
+		out = append(out, w.Field+": "+w.Msg)
+	}
+	return strings.Join(out, "\n")
 }
 
 func writeTemp(t *testing.T, data string) string {

@@ -61,6 +61,11 @@ type hash struct {
 	memory, time uint32
 	threads      uint8
 	salt, key    []byte
+
+	// id is params(), computed once when the hash is parsed or made.
+	id string
+	// dummy marks a hash made by dummyLike, which no password matches.
+	dummy bool
 }
 
 // params names the work one check of h costs: two hashes with equal params take the
@@ -91,13 +96,23 @@ var bcryptB64 = base64.NewEncoding("./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 // parseHash parses a stored hash. Errors never quote the value: a "hash" that is not one
 // is most likely a plaintext password.
 func parseHash(s string) (*hash, error) {
+	var (
+		h   *hash
+		err error
+	)
 	switch {
 	case strings.HasPrefix(s, "$2a$"), strings.HasPrefix(s, "$2b$"), strings.HasPrefix(s, "$2y$"):
-		return parseBcrypt(s)
+		h, err = parseBcrypt(s)
 	case strings.HasPrefix(s, "$argon2id$"):
-		return parseArgon2id(s)
+		h, err = parseArgon2id(s)
+	default:
+		return nil, fmt.Errorf("%s is not accepted: use a bcrypt or argon2id hash (make one with `gatehouse passwd USER`)", describeUnsupported(s))
 	}
-	return nil, fmt.Errorf("%s is not accepted: use a bcrypt or argon2id hash (make one with `gatehouse passwd USER`)", describeUnsupported(s))
+	if err != nil {
+		return nil, err
+	}
+	h.id = h.params()
+	return h, nil
 }
 
 // describeUnsupported names the scheme of a hash gatehouse refuses, for the error.
@@ -201,11 +216,14 @@ func dummyLike(h *hash) *hash {
 	switch h.kind {
 	case kindBcrypt:
 		raw := fmt.Sprintf("$2a$%02d$%s%s", h.cost, bcryptB64.EncodeToString(random(16)), bcryptB64.EncodeToString(random(23)))
-		return &hash{kind: kindBcrypt, raw: []byte(raw), cost: h.cost}
+		d := &hash{kind: kindBcrypt, raw: []byte(raw), cost: h.cost, dummy: true}
+		d.id = d.params()
+		return d
 	case kindArgon2id:
 		d := *h
 		d.salt, d.key = random(len(h.salt)), random(len(h.key))
 		d.raw = nil
+		d.id, d.dummy = d.params(), true
 		return &d
 	}
 	panic("basicauth: dummyLike of an unparsed hash")

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -129,23 +130,26 @@ func readHtpasswd(path string) ([]entry, fileStamp, error) {
 }
 
 // userSet is one immutable generation of users with what depends on them: the dummy
-// hash for unknown users and the success cache. A reload builds a new set, so the cache
-// of the old one is dropped with it.
+// hashes for refusing unknown users and the success cache. A reload builds a new set, so
+// the cache of the old one is dropped with it.
 type userSet struct {
 	users map[string]*hash
-	dummy *hash
-	cache *successCache
-	// params is the number of users per hash cost, for the log.
-	params map[string]int
+	// dummies holds one dummy hash (see dummyLike) per distinct parameter set (hash.id)
+	// among the users, in id order; a bcrypt cost-10 one when there are no users. See
+	// Authenticator.check for how they hide which users exist.
+	dummies []*hash
+	cache   *successCache
+	// params is the number of users per parameter set, for the log and warnings;
+	// fileParams and inlineParams say where each set occurs, to name the field.
+	params                   map[string]int
+	fileParams, inlineParams map[string]bool
 }
 
 // newUserSet merges the file's entries with the inline users (a user in both is an
-// error) and picks the dummy hash: one with the parameters most users' hashes have, so
-// that refusing an unknown user takes as long as refusing a wrong password for most
-// users. Users whose hashes cost more or less than the majority can still be told apart
-// by timing; keeping one cost for everyone avoids that.
+// error) and makes one dummy hash per distinct parameter set the users' hashes have.
 func newUserSet(file string, fromFile []entry, inline map[string]*hash, cacheSize int) (*userSet, error) {
-	s := &userSet{users: make(map[string]*hash, len(fromFile)+len(inline)), params: map[string]int{}}
+	s := &userSet{users: make(map[string]*hash, len(fromFile)+len(inline)), params: map[string]int{},
+		fileParams: map[string]bool{}, inlineParams: map[string]bool{}}
 	var errs []error
 	for _, e := range fromFile {
 		if _, dup := inline[e.user]; dup {
@@ -153,35 +157,52 @@ func newUserSet(file string, fromFile []entry, inline map[string]*hash, cacheSiz
 			continue
 		}
 		s.users[e.user] = e.hash
+		s.fileParams[e.hash.id] = true
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	for u, h := range inline {
 		s.users[u] = h
+		s.inlineParams[h.id] = true
 	}
 	byParams := map[string]*hash{}
 	for _, h := range s.users {
-		s.params[h.params()]++
-		byParams[h.params()] = h
+		s.params[h.id]++
+		byParams[h.id] = h
 	}
-	keys := make([]string, 0, len(byParams))
-	for k := range byParams {
-		keys = append(keys, k)
+	for _, id := range slices.Sorted(maps.Keys(byParams)) {
+		s.dummies = append(s.dummies, dummyLike(byParams[id]))
 	}
-	// Most users first; ties broken by name so the choice does not depend on map order.
-	sort.Slice(keys, func(i, j int) bool {
-		if s.params[keys[i]] != s.params[keys[j]] {
-			return s.params[keys[i]] > s.params[keys[j]]
-		}
-		return keys[i] < keys[j]
-	})
-	if len(keys) > 0 {
-		s.dummy = dummyLike(byParams[keys[0]])
-	} else {
+	if len(s.dummies) == 0 {
 		// No users: every request is refused; the dummy only keeps the cost realistic.
-		s.dummy = dummyLike(&hash{kind: kindBcrypt, cost: 10})
+		s.dummies = append(s.dummies, dummyLike(&hash{kind: kindBcrypt, cost: 10}))
 	}
 	s.cache = newSuccessCache(cacheSize)
 	return s, nil
+}
+
+// mixed describes the parameter sets when the users' hashes have more than one, and
+// names the configuration key they come from ("htpasswd_file", "users", or "" for
+// both); ok is false when every hash has the same parameters.
+func (s *userSet) mixed() (field, desc string, ok bool) {
+	if len(s.params) < 2 {
+		return "", "", false
+	}
+	parts := make([]string, 0, len(s.params))
+	for _, id := range slices.Sorted(maps.Keys(s.params)) {
+		n := s.params[id]
+		unit := "users"
+		if n == 1 {
+			unit = "user"
+		}
+		parts = append(parts, fmt.Sprintf("%s: %d %s", id, n, unit))
+	}
+	switch {
+	case len(s.inlineParams) == 0:
+		field = "htpasswd_file"
+	case len(s.fileParams) == 0:
+		field = "users"
+	}
+	return field, strings.Join(parts, ", "), true
 }

@@ -2,7 +2,11 @@ package basicauth
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"encoding/binary"
 	"net/netip"
+	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 )
@@ -10,50 +14,114 @@ import (
 // failureWindow is how far back failed attempts count.
 const failureWindow = time.Minute
 
-// Memory bounds of the limiter: at most maxTrackedTimes failure times in all (24 bytes
-// each, about 6 MiB), and never more than maxTrackedAddrs addresses.
+// Memory bounds of a Limiter: at most about maxTrackedTimes failure times in all (24
+// bytes each, about 6 MiB), and never more than maxTrackedAddrs keys.
 const (
 	maxTrackedTimes = 1 << 18
 	maxTrackedAddrs = 10000
 	minTrackedAddrs = 64
 )
 
-// limiter counts failed attempts per client address group and refuses a group once it
-// has failed max times within the last minute (an exact sliding window: the group may
-// try again when its oldest counted failure is a minute old).
+// Limiter counts failed Basic attempts and tells authenticators when a client has failed
+// too often. One Limiter is meant to be shared by every basic authenticator of a running
+// gateway (the gateway keeps it across configuration reloads), so that a client's guesses
+// count once however many routes offer the same users.
+//
+// Failures are counted per client address group (see clientKey) and credential set: the
+// htpasswd file (by absolute path) together with the inline users. Authenticators built
+// from the same credentials, on any route, share one count; an authenticator refuses a
+// client once that count reaches its own max_failures within the last minute (an exact
+// sliding window: the client may try again when its oldest counted failure is a minute
+// old). Credential sets are kept apart on purpose: a route that tries two different
+// basic authenticators in turn (mode any) makes every request of the second one's users
+// a failure of the first, and those users must not be locked out of the second by it.
+// Two different sets that both hold one user give a client two budgets for that user;
+// keep each population in one set.
 //
 // The count is per process. With several replicas behind a load balancer each counts on
-// its own, so a client may fail up to max times per minute on each replica, until the
-// counts move to a shared store.
+// its own, so a client may fail up to max_failures times per minute on each replica,
+// until the counts move to a shared store.
 //
-// Memory is bounded: each group keeps at most max failure times, and at most `limit`
-// groups are tracked. Groups whose last failure is over a minute old are dropped first;
-// when all are recent, the group that failed least recently is evicted (so an attacker
-// with very many addresses can make the limiter forget others; it cannot make it grow).
+// Memory is bounded: each key keeps at most as many failure times as the largest
+// max_failures of the authenticators using the Limiter, and the number of keys is bounded
+// so that all of them together hold about maxTrackedTimes times. Keys whose last failure
+// is over a minute old are dropped first; when all are recent, the key that failed least
+// recently is evicted (so an attacker with very many addresses can make the Limiter
+// forget others; it cannot make it grow).
 //
 // Successes change nothing: resetting the count on success would let someone with one
 // valid account interleave logins with guesses at other accounts' passwords.
-type limiter struct {
-	max   int
-	limit int
-
+//
+// A Limiter is safe for concurrent use; the zero value is not usable, call NewLimiter.
+type Limiter struct {
 	mu     sync.Mutex
-	groups map[netip.Prefix]*list.Element // of *failures
-	lru    list.List                      // most recent failure at the front
+	keep   int                        // failure times kept per key: the largest max_failures registered
+	limit  int                        // keys tracked at most
+	groups map[limitKey]*list.Element // of *failures
+	lru    list.List                  // most recent failure at the front
 }
 
-// failures is one group's recent failure times: a ring of at most max entries.
+// limitKey is what failures are counted by.
+type limitKey struct {
+	creds credentialsID
+	group netip.Prefix
+}
+
+// credentialsID identifies a credential set: a SHA-256 over the htpasswd file's absolute
+// path and the inline users with their hashes.
+type credentialsID [32]byte
+
+// failures is one key's recent failure times, oldest first, at most keep of them.
 type failures struct {
-	key   netip.Prefix
+	key   limitKey
 	times []time.Time
-	next  int // index of the oldest time once the ring is full
 	last  time.Time
 }
 
-// newLimiter allows n failures per minute and group (n >= 1).
-func newLimiter(n int) *limiter {
-	limit := min(max(maxTrackedTimes/n, minTrackedAddrs), maxTrackedAddrs)
-	return &limiter{max: n, limit: limit, groups: map[netip.Prefix]*list.Element{}}
+// NewLimiter returns an empty Limiter. Authenticators register their max_failures with
+// it when they are built (see Options.Failures).
+func NewLimiter() *Limiter {
+	l := &Limiter{groups: map[limitKey]*list.Element{}}
+	l.allow(1)
+	return l
+}
+
+// allow makes room for an authenticator that refuses a client after n failures: each key
+// keeps at least n failure times from now on (n >= 1).
+func (l *Limiter) allow(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keep = max(l.keep, n)
+	l.limit = min(max(maxTrackedTimes/l.keep, minTrackedAddrs), maxTrackedAddrs)
+}
+
+// newCredentialsID identifies the credentials of a basic configuration. A relative file
+// path is made absolute, so two spellings of one path are one set; inline users are
+// taken in name order, each name and hash length-prefixed.
+func newCredentialsID(file string, inline map[string]string) credentialsID {
+	if file != "" {
+		if abs, err := filepath.Abs(file); err == nil {
+			file = abs
+		}
+	}
+	h := sha256.New()
+	put := func(s string) {
+		h.Write(binary.BigEndian.AppendUint32(nil, uint32(len(s))))
+		h.Write([]byte(s))
+	}
+	put(file)
+	names := make([]string, 0, len(inline))
+	for u := range inline {
+		names = append(names, u)
+	}
+	sort.Strings(names)
+	for _, u := range names {
+		put(u)
+		put(inline[u])
+	}
+	var id credentialsID
+	h.Sum(id[:0])
+	return id
 }
 
 // clientKey groups client addresses: an IPv4 address (or IPv4-mapped IPv6) counts alone,
@@ -72,8 +140,8 @@ func clientKey(a netip.Addr) netip.Prefix {
 	return p
 }
 
-// blocked reports whether group k has failed max times within the last minute.
-func (l *limiter) blocked(k netip.Prefix, now time.Time) bool {
+// blocked reports whether k has failed n times or more within the last minute.
+func (l *Limiter) blocked(k limitKey, n int, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	el, ok := l.groups[k]
@@ -85,17 +153,18 @@ func (l *limiter) blocked(k netip.Prefix, now time.Time) bool {
 		l.drop(el)
 		return false
 	}
-	return len(f.times) == l.max && now.Sub(f.times[f.next]) < failureWindow
+	n = max(n, 1)
+	return len(f.times) >= n && now.Sub(f.times[len(f.times)-n]) < failureWindow
 }
 
-// fail records a failed attempt by group k.
-func (l *limiter) fail(k netip.Prefix, now time.Time) {
+// fail records a failed attempt by k.
+func (l *Limiter) fail(k limitKey, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	el, ok := l.groups[k]
 	if !ok {
 		l.expire(now)
-		if len(l.groups) >= l.limit {
+		for len(l.groups) >= l.limit {
 			l.drop(l.lru.Back())
 		}
 		el = l.lru.PushFront(&failures{key: k})
@@ -105,28 +174,28 @@ func (l *limiter) fail(k netip.Prefix, now time.Time) {
 	}
 	f := el.Value.(*failures)
 	f.last = now
-	if len(f.times) < l.max {
-		f.times = append(f.times, now)
-		return
+	// Dropping the oldest by reslicing: append copies the kept times into a new array
+	// when the old one is full, so a key never holds more than about 2*keep times.
+	f.times = append(f.times, now)
+	if len(f.times) > l.keep {
+		f.times = f.times[len(f.times)-l.keep:]
 	}
-	f.times[f.next] = now
-	f.next = (f.next + 1) % l.max
 }
 
-// expire drops groups whose last failure is a minute old or more. They sit at the back.
-func (l *limiter) expire(now time.Time) {
+// expire drops keys whose last failure is a minute old or more. They sit at the back.
+func (l *Limiter) expire(now time.Time) {
 	for el := l.lru.Back(); el != nil && now.Sub(el.Value.(*failures).last) >= failureWindow; el = l.lru.Back() {
 		l.drop(el)
 	}
 }
 
-func (l *limiter) drop(el *list.Element) {
+func (l *Limiter) drop(el *list.Element) {
 	delete(l.groups, el.Value.(*failures).key)
 	l.lru.Remove(el)
 }
 
-// tracked is the number of groups held, for tests.
-func (l *limiter) tracked() int {
+// tracked is the number of keys held, for tests.
+func (l *Limiter) tracked() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.groups)
