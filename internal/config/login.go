@@ -14,8 +14,15 @@ type LoginAuth struct {
 	ClientSecret string `yaml:"client_secret"`
 	// Scopes requested (default openid, email, profile; openid is always added).
 	Scopes []string `yaml:"scopes"`
+	// Hosts are the host names (with an optional :port) this sign-in serves. The login
+	// and callback endpoints refuse a request for any other Host, and the host put in
+	// issued cookie policies and in the provider's redirect_uri is the configured one,
+	// never text from the request. Empty: the host of RedirectURL (one of the two is
+	// required).
+	Hosts []string `yaml:"hosts"`
 	// RedirectURL is the absolute callback URL registered with the provider. Empty: the
-	// request's scheme and host followed by CallbackPath.
+	// request's scheme, the matching configured host and CallbackPath. Its host must be
+	// one of Hosts.
 	RedirectURL string `yaml:"redirect_url"`
 	// Paths gatehouse answers itself, before any route (defaults under /_gatehouse/).
 	LoginPath    string `yaml:"login_path"`
@@ -41,9 +48,11 @@ type LoginAuth struct {
 	// CookieLifetime is how long issued cookies are valid (default 24h).
 	CookieLifetime time.Duration `yaml:"cookie_lifetime"`
 	// CookieResource is the signed policy's resource pattern. Empty:
-	// "http*://HOST" + CookiePath + "*" for the host the visitor signed in on.
+	// "http*://HOST" + CookiePath + "*" for the configured host the visitor signed in on.
 	CookieResource string `yaml:"cookie_resource"`
-	// CookiePath is the cookies' Path attribute (default "/").
+	// CookiePath is the cookies' Path attribute. Default: the longest folder prefix of
+	// the paths of the routes this sign-in protects ("/www/" for "/www/*"), so its
+	// cookies cover those routes and not the rest of the site.
 	CookiePath   string `yaml:"cookie_path"`
 	CookieDomain string `yaml:"cookie_domain"`
 	// CookieSecure marks cookies Secure (default true). Turn it off only for tests on
@@ -52,6 +61,10 @@ type LoginAuth struct {
 	// ReturnHosts are hosts (besides the request's own, which relative return URLs
 	// address) that an absolute return URL may point at.
 	ReturnHosts []string `yaml:"return_hosts"`
+	// LandingPath is where a browser goes when it has no (safe) page to return to: after
+	// signing in without one, and from the built-in pages' buttons (sign in again, try
+	// again). Default: the first path this sign-in protects. A route must serve it.
+	LandingPath string `yaml:"landing_path"`
 }
 
 // ErrorPage says what a route answers instead of a plain error status. Exactly one of
@@ -117,7 +130,5 @@ func (l *LoginAuth) applyDefaults() {
 	if l.CookieLifetime == 0 {
 		l.CookieLifetime = DefaultCookieLifetime
 	}
-	if l.CookiePath == "" {
-		l.CookiePath = "/"
-	}
+	// CookiePath and LandingPath depend on the routes: Config.applyLoginDefaults.
 }

@@ -123,6 +123,9 @@ type Route struct {
 	ErrorPages map[int]*ErrorPage `yaml:"error_pages"`
 	// Cache is the route's cache policy; nil: the route is not cached.
 	Cache *RouteCache `yaml:"cache"`
+	// ResponseHeaders is the route's response headers policy (see headers.go); nil: the
+	// defaults (object responses of routes that are not public are Cache-Control: private).
+	ResponseHeaders *ResponseHeaders `yaml:"response_headers"`
 }
 
 // Defaults used when a field is left empty.
@@ -199,5 +202,7 @@ func (c *Config) applyDefaults() {
 		if r.Cache != nil {
 			r.Cache.applyDefaults()
 		}
+		r.applyResponseHeaderDefaults()
 	}
+	c.applyLoginDefaults()
 }

@@ -68,6 +68,7 @@ func (cfg *Config) validate(c *collector) {
 			}
 		}
 	}
+	validateLoginScopes(c, cfg)
 }
 
 func validateServer(c *collector, s *Server) {
@@ -208,6 +209,9 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 	validateErrorPages(c, p+".error_pages", r)
 	if r.Cache != nil {
 		validateRouteCache(c, p+".cache", r.Cache, cfg.Cache)
+	}
+	if r.ResponseHeaders != nil {
+		validateResponseHeaders(c, p+".response_headers", r.ResponseHeaders)
 	}
 }
 

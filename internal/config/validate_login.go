@@ -2,9 +2,13 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -25,9 +29,7 @@ func validateLogin(c *collector, p string, l *LoginAuth, groups map[string]*KeyG
 	if l.ClientSecret == "" {
 		c.addf(p+".client_secret", "required: give it as ${ENV_VAR}")
 	}
-	if l.RedirectURL != "" {
-		validateURL(c, p+".redirect_url", l.RedirectURL, true)
-	}
+	validateLoginHosts(c, p, l)
 	paths := map[string]string{}
 	for _, f := range []struct{ name, v string }{{"login_path", l.LoginPath}, {"callback_path", l.CallbackPath}, {"logout_path", l.LogoutPath}} {
 		if !strings.HasPrefix(f.v, "/") || strings.HasPrefix(f.v, "//") || strings.ContainsAny(f.v, "*?#\\ \r\n") {
@@ -76,6 +78,9 @@ func validateLogin(c *collector, p string, l *LoginAuth, groups map[string]*KeyG
 	if !strings.HasPrefix(l.CookiePath, "/") || strings.ContainsAny(l.CookiePath, ";\r\n ") {
 		c.addf(p+".cookie_path", "want a path such as /, got %q", l.CookiePath)
 	}
+	if l.LandingPath != "" && (!strings.HasPrefix(l.LandingPath, "/") || strings.HasPrefix(l.LandingPath, "//") || strings.ContainsAny(l.LandingPath, "*?#\\ \r\n")) {
+		c.addf(p+".landing_path", "want a path on this site such as /www/, got %q", l.LandingPath)
+	}
 	if strings.ContainsAny(l.CookieDomain, ";\r\n /") {
 		c.addf(p+".cookie_domain", "want a domain such as example.com, got %q", l.CookieDomain)
 	}
@@ -87,6 +92,70 @@ func validateLogin(c *collector, p string, l *LoginAuth, groups map[string]*KeyG
 			c.addf(fmt.Sprintf("%s.return_hosts[%d]", p, i), "want a host name (with an optional :port), got %q", h)
 		}
 	}
+}
+
+// validateLoginHosts: the hosts a sign-in serves come from configuration (hosts, or the
+// host of redirect_url), never from a request.
+func validateLoginHosts(c *collector, p string, l *LoginAuth) {
+	for i, h := range l.Hosts {
+		if !validHostPort(h) {
+			c.addf(fmt.Sprintf("%s.hosts[%d]", p, i), "want a host name with an optional :port (no scheme, path or wildcard), got %q", h)
+		}
+	}
+	if l.RedirectURL == "" {
+		if len(l.Hosts) == 0 {
+			c.addf(p+".hosts", "required (or set redirect_url): the host names this sign-in serves; issued cookies and the provider's redirect_uri name these hosts, never the request's Host header")
+		}
+		return
+	}
+	validateURL(c, p+".redirect_url", l.RedirectURL, true)
+	u, err := url.Parse(l.RedirectURL)
+	if err != nil || u.Host == "" || len(l.Hosts) == 0 {
+		return
+	}
+	if !slices.ContainsFunc(l.Hosts, func(h string) bool { return sameHost(h, u.Host, u.Scheme) }) {
+		c.addf(p+".redirect_url", "its host %q is not one of hosts: the callback must be on a host this sign-in serves", u.Host)
+	}
+}
+
+// validHostPort accepts "name" or "name:port" with a host name or IP literal and nothing
+// that could act as a wildcard, path or credential.
+func validHostPort(h string) bool {
+	if h == "" || strings.ContainsAny(h, "/?#@*\\ \t\r\n%,;") {
+		return false
+	}
+	if hp, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || hp == "" {
+			return false
+		}
+		if strings.Contains(hp, ":") {
+			return net.ParseIP(hp) != nil
+		}
+		return !strings.ContainsAny(hp, "[]")
+	}
+	if net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")) != nil {
+		return true
+	}
+	return !strings.ContainsAny(h, ":[]")
+}
+
+// sameHost compares two host[:port] values as a browser would for scheme: case-blind,
+// the scheme's default port implied.
+func sameHost(a, b, scheme string) bool {
+	return NormalHost(a, scheme) == NormalHost(b, scheme)
+}
+
+// NormalHost lower-cases a host[:port] and drops the scheme's default port, as browsers
+// do in the Host header.
+func NormalHost(h, scheme string) string {
+	h = strings.ToLower(h)
+	switch {
+	case scheme == "https":
+		return strings.TrimSuffix(h, ":443")
+	case scheme == "http":
+		return strings.TrimSuffix(h, ":80")
+	}
+	return h
 }
 
 func validateErrorPages(c *collector, p string, r *Route) {

@@ -44,6 +44,10 @@ func (h *Handler) errorPage(ctx context.Context, w http.ResponseWriter, r *http.
 	cache := "no-store"
 	if ep.CacheSeconds > 0 {
 		cache = "max-age=" + strconv.Itoa(ep.CacheSeconds)
+		if rt.Headers.Private {
+			// A shared cache must not keep one user's 403 and serve it to another.
+			cache = PrivateCacheControl(cache)
+		}
 	}
 	switch {
 	case ep.Login:
@@ -87,10 +91,8 @@ func (h *Handler) errorPage(ctx context.Context, w http.ResponseWriter, r *http.
 // redirectToLogin sends the browser to the route's login path with the URL it asked
 // for (path and query, always relative to this site).
 func redirectToLogin(w http.ResponseWriter, r *http.Request, rt *Route) {
-	ret := ""
-	if r.Method == http.MethodGet {
-		ret = r.URL.RequestURI()
-	}
+	// GET and HEAD alike carry the URL to come back to (wantsHTML admits only those).
+	ret := r.URL.RequestURI()
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Del("WWW-Authenticate")
 	http.Redirect(w, r, rt.Login.LoginURL(ret), http.StatusFound)

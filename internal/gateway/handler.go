@@ -54,6 +54,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := &httpx.Recorder{ResponseWriter: w}
 	e := &entry{id: httpx.NewRequestID(), decision: "-"}
 	w.Header().Set("X-Request-Id", e.id)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	client, scheme := st.proxies.Client(r)
 	e.client = client
 
@@ -81,6 +82,8 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 	if path, err := reqpath.Clean(r.URL.EscapedPath()); err == nil {
 		if la, ok := st.Endpoint(path); ok {
 			e.path, e.route, e.decision, e.reason = path, "-", "endpoint", "login authenticator "+la.Name()
+			// The authenticator sets its own headers; no-store stays unless it says otherwise.
+			w.Header().Set("Cache-Control", "no-store")
 			la.ServeEndpoint(w, r, path, preq.Scheme)
 			return nil
 		}
@@ -108,6 +111,7 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 	}
 	e.identity = p.Decision.Identity
 	if p.Status == http.StatusNoContent {
+		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 		return nil
 	}
@@ -126,10 +130,11 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		// Replaced by the object's own status when there is an object to send.
 		w.Header().Set("X-Cache", "Error from gatehouse")
 	}
+	oh := objectHeaders{policy: p.Route.Headers, path: p.Path, key: p.Key}
 	if r.Method == http.MethodHead {
-		return serveHead(ctx, w, r, p.Route.Origin, p.Key)
+		return serveHead(ctx, w, r, p.Route.Origin, p.Key, oh)
 	}
-	return serveGet(ctx, w, r, p.Route.Origin, p.Key)
+	return serveGet(ctx, w, r, p.Route.Origin, p.Key, oh)
 }
 
 // statusFor maps origin and context errors to the status the client sees.
@@ -141,6 +146,14 @@ func statusFor(ctx context.Context, err error) int {
 		return http.StatusGatewayTimeout
 	case errors.Is(err, origin.ErrPreconditionFailed):
 		return http.StatusPreconditionFailed
+	// What the origin refused because of what the client sent is the client's 4xx,
+	// never a 502 (and never counted as an origin failure).
+	case errors.Is(err, origin.ErrKeyTooLong):
+		return http.StatusRequestURITooLong
+	case errors.Is(err, origin.ErrHeaderTooLarge):
+		return http.StatusRequestHeaderFieldsTooLarge
+	case errors.Is(err, origin.ErrBadRequest):
+		return http.StatusBadRequest
 	case ctx.Err() != nil:
 		return 499 // client closed the request; nobody reads this status
 	}
@@ -173,7 +186,9 @@ func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, star
 	if e.key != "" {
 		attrs = append(attrs, slog.String("key", e.key))
 	}
-	if e.identity != nil && e.identity.Subject != "" {
+	if e.identity != nil && e.identity.Display != "" {
+		attrs = append(attrs, slog.String("user", e.identity.Display), slog.String("subject", e.identity.Subject))
+	} else if e.identity != nil && e.identity.Subject != "" {
 		attrs = append(attrs, slog.String("user", e.identity.Subject))
 	}
 	if e.cause != nil {

@@ -32,6 +32,9 @@ type Identity struct {
 	Email   string
 	Groups  []string
 	Source  string // the authenticator that established it, e.g. "basic"
+	// Display names the person for logs when Subject does not (a login's signed-in
+	// user, where Subject is the signing key). It never takes part in a decision.
+	Display string
 }
 
 // Request is what authenticators see.

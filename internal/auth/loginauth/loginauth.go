@@ -43,6 +43,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/cfsign"
 	"github.com/gatehouse-dev/gatehouse/internal/auth/signedauth"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
@@ -71,6 +72,7 @@ type Authenticator struct {
 	sealer      *sealer
 	spent       spent
 	returnHosts map[string]bool
+	hosts       []string // configured hosts, lower-case: the only ones signed for
 	log         *slog.Logger
 	client      *http.Client
 	now         func() time.Time
@@ -98,7 +100,11 @@ func New(name string, cfg *config.LoginAuth, groups map[string]*config.KeyGroup,
 	if err := checkKeyInGroup(key, cfg, groups); err != nil {
 		return nil, fmt.Errorf("login: %w", err)
 	}
-	signed, err := signedauth.New(name, &config.SignedAuth{KeyGroups: []string{cfg.KeyGroup}}, groups, signedauth.Options{Now: opts.Now})
+	hosts := configuredHosts(cfg)
+	if len(hosts) == 0 {
+		return nil, errors.New("login: no hosts configured (set hosts or redirect_url)")
+	}
+	signed, err := signedauth.New(name, &config.SignedAuth{KeyGroups: []string{cfg.KeyGroup}, Hosts: hosts}, groups, signedauth.Options{Now: opts.Now})
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +117,7 @@ func New(name string, cfg *config.LoginAuth, groups map[string]*config.KeyGroup,
 		return nil, err
 	}
 	a := &Authenticator{name: name, cfg: cfg, signed: signed, key: key, sealer: sl, log: opts.Logger,
-		client: opts.HTTPClient, now: opts.Now, pages: opts.Pages, returnHosts: map[string]bool{}}
+		client: opts.HTTPClient, now: opts.Now, pages: opts.Pages, returnHosts: map[string]bool{}, hosts: hosts}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -128,6 +134,33 @@ func New(name string, cfg *config.LoginAuth, groups map[string]*config.KeyGroup,
 		a.returnHosts[strings.ToLower(h)] = true
 	}
 	return a, nil
+}
+
+// configuredHosts are the hosts a sign-in serves: hosts, else the host of redirect_url.
+func configuredHosts(cfg *config.LoginAuth) []string {
+	var out []string
+	for _, h := range cfg.Hosts {
+		out = append(out, strings.ToLower(h))
+	}
+	if len(out) == 0 && cfg.RedirectURL != "" {
+		if u, err := url.Parse(cfg.RedirectURL); err == nil && u.Host != "" {
+			out = append(out, strings.ToLower(u.Host))
+		}
+	}
+	return out
+}
+
+// host returns the configured host the request is for, or false when its Host header
+// names none of them. What goes into a policy or a redirect_uri is the configured
+// value, never the request's text.
+func (a *Authenticator) host(r *http.Request, scheme string) (string, bool) {
+	got := config.NormalHost(r.Host, scheme)
+	for _, h := range a.hosts {
+		if h = config.NormalHost(h, scheme); h == got {
+			return h, true
+		}
+	}
+	return "", false
 }
 
 // checkKeyInGroup makes sure the key group's key with the configured ID is the public
@@ -175,6 +208,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 		return nil, err
 	}
 	id.Source = "login"
+	if r.HTTP != nil {
+		id.Display = a.signedInUser(r.HTTP)
+	}
 	return id, nil
 }
 
@@ -195,16 +231,29 @@ func (a *Authenticator) LoginURL(returnTo string) string {
 // ServeEndpoint answers a request for one of Paths. scheme is how the client reached
 // gatehouse (http or https, trusted proxies considered).
 func (a *Authenticator) ServeEndpoint(w http.ResponseWriter, r *http.Request, path, scheme string) {
+	w.Header().Set("Cache-Control", "no-store")
 	if r.Method != http.MethodGet && r.Method != http.MethodHead && !(path == a.cfg.LogoutPath && r.Method == http.MethodPost) {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "405 Method Not Allowed", http.StatusMethodNotAllowed)
+		httpx.WriteStatus(w, http.StatusMethodNotAllowed)
+		return
+	}
+	if path == a.cfg.LoginPath || path == a.cfg.CallbackPath {
+		host, ok := a.host(r, scheme)
+		if !ok {
+			// Nothing is signed and no provider is contacted for a host the
+			// configuration does not name (RFC 9110 15.5.20).
+			a.log.Warn("login: request for a host this sign-in does not serve", "host", clip(r.Host))
+			httpx.WriteStatus(w, http.StatusMisdirectedRequest)
+			return
+		}
+		if path == a.cfg.LoginPath {
+			a.login(w, r, scheme, host)
+		} else {
+			a.callback(w, r, scheme, host)
+		}
 		return
 	}
 	switch path {
-	case a.cfg.LoginPath:
-		a.login(w, r, scheme)
-	case a.cfg.CallbackPath:
-		a.callback(w, r, scheme)
 	case a.cfg.LogoutPath:
 		a.logout(w, r)
 	default:
@@ -226,10 +275,10 @@ func (a *Authenticator) getProvider(ctx context.Context) (*oidc.Provider, error)
 	return p, nil
 }
 
-func (a *Authenticator) oauth2Config(p *oidc.Provider, r *http.Request, scheme string) *oauth2.Config {
+func (a *Authenticator) oauth2Config(p *oidc.Provider, scheme, host string) *oauth2.Config {
 	redirect := a.cfg.RedirectURL
 	if redirect == "" {
-		redirect = scheme + "://" + r.Host + a.cfg.CallbackPath
+		redirect = scheme + "://" + host + a.cfg.CallbackPath
 	}
 	scopes := slices.Clone(a.cfg.Scopes)
 	if !slices.Contains(scopes, oidc.ScopeOpenID) {
@@ -238,7 +287,8 @@ func (a *Authenticator) oauth2Config(p *oidc.Provider, r *http.Request, scheme s
 	return &oauth2.Config{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret, Endpoint: p.Endpoint(), RedirectURL: redirect, Scopes: scopes}
 }
 
-// returnTo validates a requested return URL; anything unsafe becomes "/".
+// returnTo validates a requested return URL; a missing or unsafe one becomes the
+// landing path.
 func (a *Authenticator) returnTo(raw string) string {
 	if u, ok := SafeReturn(raw, a.returnHosts); ok {
 		return u
@@ -246,10 +296,18 @@ func (a *Authenticator) returnTo(raw string) string {
 	if raw != "" {
 		a.log.Warn("login: unsafe return URL refused", "rd", clip(raw))
 	}
-	return "/"
+	return a.Landing()
 }
 
-func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, scheme string) {
+// Landing is where a browser goes when it has no page to return to.
+func (a *Authenticator) Landing() string {
+	if a.cfg.LandingPath == "" {
+		return "/"
+	}
+	return a.cfg.LandingPath
+}
+
+func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, scheme, host string) {
 	ret := a.returnTo(r.URL.Query().Get("rd"))
 	p, err := a.getProvider(r.Context())
 	if err != nil {
@@ -271,25 +329,23 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, scheme str
 		// show its sign-in form again instead of reusing its session.
 		opts = append(opts, oauth2.SetAuthURLParam("prompt", "login"))
 	}
-	u := a.oauth2Config(p, r, scheme).AuthCodeURL(f.State, opts...)
-	w.Header().Set("Cache-Control", "no-store")
+	u := a.oauth2Config(p, scheme, host).AuthCodeURL(f.State, opts...)
 	http.Redirect(w, r, u, http.StatusFound)
 }
 
-func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request, scheme string) {
+func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request, scheme, host string) {
 	// The state cookie is single use: cleared whatever happens next.
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: a.cfg.CallbackPath, MaxAge: -1,
 		Secure: *a.cfg.CookieSecure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	w.Header().Set("Cache-Control", "no-store")
 	now := a.now()
 	c, err := r.Cookie(stateCookie)
 	if err != nil {
-		a.fail(w, http.StatusBadRequest, pages.Failed, "/", "callback without a state cookie (expired, or opened in another browser)", errBadState)
+		a.fail(w, http.StatusBadRequest, pages.Failed, a.Landing(), "callback without a state cookie (expired, or opened in another browser)", errBadState)
 		return
 	}
 	f, err := a.sealer.open(c.Value, now)
 	if err != nil {
-		a.fail(w, http.StatusBadRequest, pages.Failed, "/", "callback with a bad state cookie", err)
+		a.fail(w, http.StatusBadRequest, pages.Failed, a.Landing(), "callback with a bad state cookie", err)
 		return
 	}
 	q := r.URL.Query()
@@ -311,7 +367,7 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request, scheme 
 		return
 	}
 	ctx := oidc.ClientContext(r.Context(), a.client)
-	tok, err := a.oauth2Config(p, r, scheme).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
+	tok, err := a.oauth2Config(p, scheme, host).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
 	if err != nil {
 		a.fail(w, http.StatusBadGateway, pages.Failed, f.Return, "code exchange failed", err)
 		return
@@ -344,7 +400,7 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request, scheme 
 		a.pages.Write(w, http.StatusForbidden, pages.Defaults(pages.Denied, a.LoginURL(f.Return)+"&prompt=login"))
 		return
 	}
-	cookies, err := a.issue(r, scheme, now)
+	cookies, err := a.issue(host, who, now)
 	if err != nil {
 		a.fail(w, http.StatusInternalServerError, pages.Failed, f.Return, "signing cookies", err)
 		return
@@ -392,17 +448,23 @@ func (a *Authenticator) check(claims map[string]any) error {
 	return nil
 }
 
-// issue signs the cookie set for this host and path.
-func (a *Authenticator) issue(r *http.Request, scheme string, now time.Time) ([]*http.Cookie, error) {
+// issue signs the cookie set for a configured host (never the request's Host text) and
+// the cookie path, and adds the user cookie that names who signed in, for the log.
+func (a *Authenticator) issue(host, who string, now time.Time) ([]*http.Cookie, error) {
 	res := a.cfg.CookieResource
 	if res == "" {
-		res = "http*://" + signedauth.NormalHost(r.Host, scheme) + a.cfg.CookiePath + "*"
+		res = "http*://" + host + a.cfg.CookiePath + "*"
 	}
 	exp := now.Add(a.cfg.CookieLifetime)
 	cookies, err := cfsign.SignCookies(a.cfg.KeyID, a.key, cfsign.SignOptions{Resource: res, Expires: exp})
 	if err != nil {
 		return nil, err
 	}
+	uc, err := a.userCookie(who, signatureOf(cookies), exp)
+	if err != nil {
+		return nil, err
+	}
+	cookies = append(cookies, uc)
 	for _, c := range cookies {
 		a.scope(c)
 		c.MaxAge = int(a.cfg.CookieLifetime.Seconds())
@@ -417,7 +479,7 @@ func (a *Authenticator) scope(c *http.Cookie) {
 }
 
 // cookieNames are every cookie a sign-in may set.
-var cookieNames = []string{cfsign.CookiePolicy, cfsign.CookieExpires, cfsign.CookieSignature, cfsign.CookieKeyPairID, cfsign.CookieHashAlgorithm}
+var cookieNames = []string{cfsign.CookiePolicy, cfsign.CookieExpires, cfsign.CookieSignature, cfsign.CookieKeyPairID, cfsign.CookieHashAlgorithm, userCookie}
 
 func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
 	for _, n := range cookieNames {
@@ -425,7 +487,6 @@ func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
 		a.scope(c)
 		http.SetCookie(w, c)
 	}
-	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Clear-Site-Data", `"cache"`)
 	ret := a.returnTo(r.URL.Query().Get("rd"))
 	a.pages.Write(w, http.StatusOK, pages.Defaults(pages.LoggedOut, a.LoginURL(ret)))

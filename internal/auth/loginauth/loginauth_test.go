@@ -16,11 +16,12 @@ import (
 	"github.com/gatehouse-dev/gatehouse/cfsign"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 type harness struct {
 	t    *testing.T
-	idp  *fakeIdP
+	idp  *testenv.OIDCProvider
 	a    *Authenticator
 	now  time.Time
 	logs *bytes.Buffer
@@ -28,7 +29,7 @@ type harness struct {
 
 func newHarness(t *testing.T, mod func(*config.LoginAuth)) *harness {
 	t.Helper()
-	idp := newFakeIdP(t)
+	idp := testenv.NewOIDCProvider(t)
 	key, err := cfsign.GenerateKey("rsa")
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func newHarness(t *testing.T, mod func(*config.LoginAuth)) *harness {
 		LoginPath: config.DefaultLoginPath, CallbackPath: config.DefaultCallbackPath, LogoutPath: config.DefaultLogoutPath,
 		EmailDomains: []string{"example.com"}, GroupsClaim: "groups", EmailVerified: &yes, CookieSecure: &yes,
 		KeyGroup: "site", KeyID: "KLOGIN0000001", PrivateKeyFile: filepath.Join(dir, "priv.pem"),
-		CookieLifetime: 24 * time.Hour, CookiePath: "/",
+		CookieLifetime: 24 * time.Hour, CookiePath: "/", Hosts: []string{"site.test"}, LandingPath: "/www/",
 	}
 	if mod != nil {
 		mod(cfg)
@@ -178,7 +179,7 @@ func TestCallback(t *testing.T) {
 			if c.challenge != "" {
 				ch = c.challenge
 			}
-			code := h.idp.grantCode(ch, aq.Get("nonce"), h.now, c.claims)
+			code := h.idp.GrantCode(ch, aq.Get("nonce"), h.now, c.claims)
 			q := url.Values{"code": {code}, "state": {aq.Get("state")}}
 			if c.tamper != nil {
 				q, sc = c.tamper(h, q, sc)
@@ -257,7 +258,7 @@ func checkIssued(t *testing.T, h *harness, resp *http.Response) {
 func TestReplay(t *testing.T) {
 	h := newHarness(t, nil)
 	sc, aq := h.start("/")
-	code := h.idp.grantCode(aq.Get("code_challenge"), aq.Get("nonce"), h.now, nil)
+	code := h.idp.GrantCode(aq.Get("code_challenge"), aq.Get("nonce"), h.now, nil)
 	target := "/_gatehouse/callback?" + url.Values{"code": {code}, "state": {aq.Get("state")}}.Encode()
 	if resp := h.serve(target, sc); resp.StatusCode != 302 {
 		t.Fatalf("first callback: %d", resp.StatusCode)
@@ -283,25 +284,26 @@ func TestLogout(t *testing.T) {
 	}
 	cleared := 0
 	for _, c := range resp.Cookies() {
-		if strings.HasPrefix(c.Name, "CloudFront-") && c.MaxAge < 0 && c.Path == "/" && c.Secure {
+		if (strings.HasPrefix(c.Name, "CloudFront-") || c.Name == userCookie) && c.MaxAge < 0 && c.Path == "/" && c.Secure {
 			cleared++
 		}
 	}
-	if cleared != 5 {
-		t.Errorf("cleared %d cookies, want 5", cleared)
+	if cleared != 6 {
+		t.Errorf("cleared %d cookies, want 6 (5 CloudFront, 1 user)", cleared)
 	}
 	b := body(resp)
-	if !strings.Contains(b, "signed out") || !strings.Contains(b, `href="/_gatehouse/login?rd=%2F"`) {
+	if !strings.Contains(b, "signed out") || !strings.Contains(b, `href="/_gatehouse/login?rd=%2Fwww%2F"`) {
 		t.Errorf("logout page:\n%s", b)
 	}
 }
 
-// TestLoginUnsafeReturn: an unsafe rd is replaced by "/" before the flow starts.
+// TestLoginUnsafeReturn: an unsafe rd is replaced by the landing path before the flow
+// starts.
 func TestLoginUnsafeReturn(t *testing.T) {
 	h := newHarness(t, nil)
 	sc, _ := h.start("https://evil.com/")
 	f, err := h.a.sealer.open(sc.Value, h.now)
-	if err != nil || f.Return != "/" {
+	if err != nil || f.Return != "/www/" {
 		t.Fatalf("return %v %v", f, err)
 	}
 }

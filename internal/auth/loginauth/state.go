@@ -53,20 +53,22 @@ func (s *sealer) seal(f *flow) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return s.sealBytes(pt, stateCookie), nil
+}
+
+// sealBytes encrypts pt; purpose is authenticated with it, so a value sealed for one
+// cookie never opens as another.
+func (s *sealer) sealBytes(pt []byte, purpose string) string {
 	nonce := make([]byte, s.aead.NonceSize())
 	rand.Read(nonce)
-	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, pt, []byte(stateCookie))), nil
+	return base64.RawURLEncoding.EncodeToString(s.aead.Seal(nonce, nonce, pt, []byte(purpose)))
 }
 
 var errBadState = errors.New("sign-in state cookie is missing, altered or expired")
 
 func (s *sealer) open(v string, now time.Time) (*flow, error) {
-	b, err := base64.RawURLEncoding.DecodeString(v)
-	if err != nil || len(b) < s.aead.NonceSize() {
-		return nil, errBadState
-	}
-	pt, err := s.aead.Open(nil, b[:s.aead.NonceSize()], b[s.aead.NonceSize():], []byte(stateCookie))
-	if err != nil {
+	pt, ok := s.openBytes(v, stateCookie)
+	if !ok {
 		return nil, errBadState
 	}
 	var f flow
@@ -74,6 +76,15 @@ func (s *sealer) open(v string, now time.Time) (*flow, error) {
 		return nil, errBadState
 	}
 	return &f, nil
+}
+
+func (s *sealer) openBytes(v, purpose string) ([]byte, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) < s.aead.NonceSize() {
+		return nil, false
+	}
+	pt, err := s.aead.Open(nil, b[:s.aead.NonceSize()], b[s.aead.NonceSize():], []byte(purpose))
+	return pt, err == nil
 }
 
 // spent remembers consumed states until they expire, so a state (and the code that came

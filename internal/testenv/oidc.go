@@ -1,4 +1,4 @@
-package loginauth
+package testenv
 
 import (
 	"crypto/rand"
@@ -16,9 +16,12 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 )
 
-// fakeIdP is an in-process OpenID provider: discovery, JWKS and a token endpoint that
-// checks PKCE and spends each code once. Tests register codes with the claims to mint.
-type fakeIdP struct {
+// OIDCProvider is an in-process OpenID provider for tests: discovery, JWKS and a token
+// endpoint that checks the client (ClientID, ClientSecret), PKCE and spends each code
+// once. Tests register codes with the claims to mint (GrantCode); the authorization
+// endpoint itself is not served: a test reads the state, nonce and code challenge from
+// the authorize URL gatehouse redirects to.
+type OIDCProvider struct {
 	*httptest.Server
 	signer jose.Signer
 	pub    jose.JSONWebKey
@@ -31,7 +34,14 @@ type grant struct {
 	claims    map[string]any
 }
 
-func newFakeIdP(t *testing.T) *fakeIdP {
+// The client an OIDCProvider accepts.
+const (
+	OIDCClientID     = "gatehouse"
+	OIDCClientSecret = "s3cret"
+)
+
+// NewOIDCProvider starts a provider on loopback, stopped when the test ends.
+func NewOIDCProvider(t testing.TB) *OIDCProvider {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -42,7 +52,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeIdP{signer: s, pub: jose.JSONWebKey{Key: &k.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}, codes: map[string]*grant{}}
+	f := &OIDCProvider{signer: s, pub: jose.JSONWebKey{Key: &k.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}, codes: map[string]*grant{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		json.NewEncoder(w).Encode(map[string]any{
@@ -60,7 +70,7 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	return f
 }
 
-func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
+func (f *OIDCProvider) token(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	f.mu.Lock()
 	g := f.codes[r.PostForm.Get("code")]
@@ -72,7 +82,7 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
 	switch {
-	case id != "gatehouse" || secret != "s3cret":
+	case id != OIDCClientID || secret != OIDCClientSecret:
 		w.WriteHeader(401)
 		json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client"})
 		return
@@ -91,9 +101,10 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 300, "id_token": raw})
 }
 
-// grantCode registers a code for the given PKCE challenge; claims are the ID token's,
-// filled with sensible defaults for whatever the test leaves out.
-func (f *fakeIdP) grantCode(challenge, nonce string, now time.Time, claims map[string]any) string {
+// GrantCode registers a code for the given PKCE challenge; claims are the ID token's,
+// filled with defaults (sub user-1, ana@example.com, verified, the nonce, five minutes)
+// for whatever the test leaves out; a nil value removes a claim.
+func (f *OIDCProvider) GrantCode(challenge, nonce string, now time.Time, claims map[string]any) string {
 	c := map[string]any{
 		"iss": f.URL, "sub": "user-1", "aud": "gatehouse", "nonce": nonce,
 		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
@@ -106,7 +117,9 @@ func (f *fakeIdP) grantCode(challenge, nonce string, now time.Time, claims map[s
 			c[k] = v
 		}
 	}
-	code := randomToken()
+	b := make([]byte, 24)
+	rand.Read(b)
+	code := base64.RawURLEncoding.EncodeToString(b)
 	f.mu.Lock()
 	f.codes[code] = &grant{challenge: challenge, claims: c}
 	f.mu.Unlock()

@@ -1,0 +1,187 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/route"
+)
+
+// A login authenticator is identified by its login path: routes whose login blocks name
+// the same path share one authenticator (the gateway refuses two different blocks on one
+// path). loginUse is one of them with the routes it protects, in file order.
+type loginUse struct {
+	cfg    *LoginAuth
+	field  string // field path of its first block
+	routes []int
+}
+
+func (c *Config) logins() []*loginUse {
+	var out []*loginUse
+	byPath := map[string]*loginUse{}
+	for i, r := range c.Routes {
+		if r == nil || r.Auth == nil {
+			continue
+		}
+		for j, m := range r.Auth.Methods {
+			if m == nil || m.Login == nil {
+				continue
+			}
+			u := byPath[m.Login.LoginPath]
+			if u == nil {
+				u = &loginUse{cfg: m.Login, field: fmt.Sprintf("routes[%d].auth.methods[%d].login", i, j)}
+				byPath[m.Login.LoginPath] = u
+				out = append(out, u)
+			}
+			if !slices.Contains(u.routes, i) {
+				u.routes = append(u.routes, i)
+			}
+		}
+	}
+	return out
+}
+
+// applyLoginDefaults gives every login block the defaults that depend on the routes it
+// protects: cookie_path (the longest folder prefix of those routes' paths, so the issued
+// cookies cover what this sign-in protects and not the rest of the site) and
+// landing_path (the first path it protects). Every block of one authenticator gets the
+// same values. It runs after the per-route defaults.
+func (c *Config) applyLoginDefaults() {
+	for _, u := range c.logins() {
+		var dirs []string
+		for _, i := range u.routes {
+			dirs = append(dirs, patternFolder(c.Routes[i].Path))
+		}
+		scope := commonFolder(dirs)
+		landing := patternLanding(c.Routes[u.routes[0]].Path)
+		for _, i := range u.routes {
+			for _, m := range c.Routes[i].Auth.Methods {
+				if m == nil || m.Login == nil || m.Login.LoginPath != u.cfg.LoginPath {
+					continue
+				}
+				if m.Login.CookiePath == "" {
+					m.Login.CookiePath = scope
+				}
+				if m.Login.LandingPath == "" {
+					m.Login.LandingPath = landing
+				}
+			}
+		}
+	}
+}
+
+// patternFolder is the folder a route pattern lies in: its text before the first
+// wildcard, up to and including the last '/'. "/www/*" -> "/www/", "/docs" -> "/".
+func patternFolder(p string) string {
+	lit := p
+	if i := strings.IndexAny(p, "*?"); i >= 0 {
+		lit = p[:i]
+	}
+	if i := strings.LastIndexByte(lit, '/'); i >= 0 {
+		return lit[:i+1]
+	}
+	return "/"
+}
+
+// commonFolder is the longest folder prefix shared by every folder in dirs.
+func commonFolder(dirs []string) string {
+	if len(dirs) == 0 {
+		return "/"
+	}
+	p := dirs[0]
+	for _, d := range dirs[1:] {
+		n := 0
+		for n < len(p) && n < len(d) && p[n] == d[n] {
+			n++
+		}
+		p = p[:n]
+	}
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i+1]
+	}
+	return "/"
+}
+
+// patternLanding is the first page a route pattern serves: an exact path itself, else
+// its folder ("/www/*" -> "/www/").
+func patternLanding(p string) string {
+	if !strings.ContainsAny(p, "*?") && strings.HasPrefix(p, "/") {
+		return p
+	}
+	return patternFolder(p)
+}
+
+// validateLoginScopes checks what a login authenticator's cookies open across the
+// routes: the landing page is served by a route, and no cookie issued by one sign-in
+// opens a route guarded by rules the user did not pass there (another login with other
+// rules, or a signed authenticator, trusting the same signing key).
+func validateLoginScopes(c *collector, cfg *Config) {
+	for _, u := range cfg.logins() {
+		l := u.cfg
+		if l.LandingPath != "" && !servedByRoute(cfg, l.LandingPath) {
+			c.addf(u.field+".landing_path", "no route serves %q: set landing_path to a page a route serves (the sign-in buttons lead there)", l.LandingPath)
+		}
+		res := cookieResourcePath(l)
+		for j, r := range cfg.Routes {
+			if r == nil || r.Auth == nil || slices.Contains(u.routes, j) {
+				continue // on its own routes the cookie passes this sign-in's rules anyway
+			}
+			for k, m := range r.Auth.Methods {
+				who := trustsKey(m, l.KeyID, cfg.KeyGroups)
+				if who == "" || !route.OverlapURL(res, r.Path) {
+					continue
+				}
+				c.addf(u.field+".key_id", "cookies issued by this sign-in (key %s, resource path %q) would also open routes[%d] (%q), where methods[%d] (%s) accepts them without this sign-in's access rules: give each sign-in its own key, or narrow cookie_path or cookie_resource so they do not cover that route", l.KeyID, res, j, r.Path, k, who)
+				break
+			}
+		}
+	}
+}
+
+// trustsKey names the kind of m when it accepts cookies signed with keyID (a key of one
+// of its trusted key groups has that ID), and is "" otherwise.
+func trustsKey(m *AuthMethod, keyID string, groups map[string]*KeyGroup) string {
+	has := func(group string) bool {
+		g := groups[group]
+		return g != nil && slices.ContainsFunc(g.Keys, func(k *PublicKey) bool { return k != nil && k.ID == keyID })
+	}
+	switch {
+	case m == nil:
+	case m.Signed != nil && slices.ContainsFunc(m.Signed.KeyGroups, has):
+		return "signed"
+	case m.Login != nil && has(m.Login.KeyGroup):
+		return "login"
+	}
+	return ""
+}
+
+// cookieResourcePath is the path part of the resource a sign-in's cookies are signed
+// for. A host part with wildcards may also stand for '/' and more, so it counts as
+// covering every path.
+func cookieResourcePath(l *LoginAuth) string {
+	if l.CookieResource == "" {
+		return l.CookiePath + "*"
+	}
+	_, rest, ok := strings.Cut(l.CookieResource, "://")
+	if !ok {
+		return "*"
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	if strings.ContainsAny(host, "*?") {
+		return "*"
+	}
+	return "/" + path
+}
+
+func servedByRoute(cfg *Config, path string) bool {
+	for _, r := range cfg.Routes {
+		if r == nil {
+			continue
+		}
+		if p, err := route.Compile(r.Path); err == nil && p.Match(path) {
+			return true
+		}
+	}
+	return false
+}
