@@ -69,8 +69,9 @@ type PublicKey struct {
 	PEM  string `yaml:"pem"`
 }
 
-// IPAuth allows client addresses in the union of its sources. A source that has never
-// loaded makes the authenticator deny (and /readyz report not ready).
+// IPAuth allows client addresses in the union of its loaded sources. While a source has
+// never loaded, an address no loaded source allows is an outage (503) and /readyz
+// reports the source as not ready.
 type IPAuth struct {
 	CIDRs          []string              `yaml:"cidrs"`
 	Files          []string              `yaml:"files"`
@@ -147,6 +148,10 @@ type JWTAuth struct {
 	HostedDomains []string `yaml:"hosted_domains"`
 	// MinRefresh rate-limits JWKS re-fetches triggered by unknown key IDs.
 	MinRefresh time.Duration `yaml:"min_refresh"`
+	// JWKSWait is the longest a request waits for a key set fetch (a token with an
+	// unknown kid waits for the refetch it triggers or joins); the fetch itself goes on
+	// in the background. A key set that has never loaded is never waited for.
+	JWKSWait time.Duration `yaml:"jwks_wait"`
 }
 
 // ClaimRule is one condition on a claim. Exactly one of Equals, OneOf, Contains is set.
@@ -179,6 +184,8 @@ const (
 	DefaultBasicMaxFailures = 10
 	DefaultJWTLeeway        = 30 * time.Second
 	DefaultJWTMinRefresh    = time.Minute
+	DefaultJWTJWKSWait      = time.Second
+	MaxJWTJWKSWait          = 10 * time.Second
 	DefaultCORSMaxAge       = 10 * time.Minute
 	DefaultSignedCacheSize  = 10000
 )
@@ -238,6 +245,9 @@ func (a *Auth) applyDefaults() {
 			}
 			if j.MinRefresh == 0 {
 				j.MinRefresh = DefaultJWTMinRefresh
+			}
+			if j.JWKSWait == 0 {
+				j.JWKSWait = DefaultJWTJWKSWait
 			}
 		}
 	}

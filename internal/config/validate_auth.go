@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // JWTAlgorithms are the signature algorithms a jwt authenticator may allow. HMAC is
@@ -199,6 +200,9 @@ func validateJWT(c *collector, p string, j *JWTAuth) {
 	}
 	if j.MinRefresh < 1e9 {
 		c.addf(p+".min_refresh", "must be at least 1s")
+	}
+	if j.JWKSWait < time.Millisecond || j.JWKSWait > MaxJWTJWKSWait {
+		c.addf(p+".jwks_wait", "must be between 1ms and %s", MaxJWTJWKSWait)
 	}
 }
 

@@ -7,10 +7,12 @@
 //     `gatehouse check` can build an authenticator without starting it. Start launches
 //     one refresh goroutine per dynamic source; Load performs one synchronous load of
 //     every source; Close stops the goroutines.
-//   - Until every source has loaded at least once, Authenticate denies every request
-//     with an outage error (wrapping ErrNotLoaded, never policy.ErrForbidden, so the
-//     client gets 503, not 403) and Ready reports which sources are missing. A partial
-//     set is never used to allow.
+//   - Authenticate allows what any loaded source allows: the static cidrs always, and
+//     each dynamic source once it has loaded. While some source has never loaded, an
+//     address that no loaded source allows is denied with an outage error (wrapping
+//     ErrNotLoaded, never policy.ErrForbidden, so the client gets 503, not 403: the
+//     missing source might have allowed it), and Ready reports which sources are
+//     missing. An address outside every loaded list is never allowed.
 //   - After a source has loaded, a failed refresh keeps its last good prefixes and logs
 //     a warning; the source is retried with backoff.
 //   - All sources are merged into one immutable prefix table, rebuilt when a source
@@ -41,8 +43,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
-// ErrNotLoaded is wrapped by the outage error Authenticate and Ready return while a
-// source has never loaded.
+// ErrNotLoaded is wrapped by the outage error Ready returns while a source has never
+// loaded, and Authenticate meanwhile for an address no loaded source allows.
 var ErrNotLoaded = errors.New("address sources not loaded yet")
 
 // errUnknownClient is returned when the request carries no usable client address.
@@ -130,8 +132,8 @@ var (
 
 // New builds the authenticator named name from cfg. It parses the static cidrs and
 // checks the other sources' settings, but reads no file and makes no request: until
-// Start or Load, an authenticator with dynamic sources denies every request as not
-// ready. cfg is not retained: later changes to it have no effect.
+// Start or Load, an authenticator with dynamic sources allows only its static cidrs and
+// answers every other address as not ready. cfg is not retained: later changes to it have no effect.
 func New(name string, cfg *config.IPAuth, opts Options) (*Authenticator, error) {
 	if cfg == nil {
 		return nil, errors.New("ip: no configuration")
@@ -195,28 +197,31 @@ func orDefault(v, def time.Duration) time.Duration {
 // Name identifies the authenticator in reasons and logs.
 func (a *Authenticator) Name() string { return a.name }
 
-// Authenticate allows a request whose client address is in the set, with an identity
-// whose Subject is the address (unmapped, without zone) and Source "ip". It returns an
-// error wrapping policy.ErrForbidden when the address is unknown (zero or invalid) or
-// not in the set, and an outage error wrapping ErrNotLoaded while a source has never
-// loaded. It takes no locks.
+// Authenticate allows a request whose client address is in the set of the static cidrs
+// and every source loaded so far, with an identity whose Subject is the address
+// (unmapped, without zone) and Source "ip". Otherwise it returns an outage error
+// wrapping ErrNotLoaded while some source has never loaded (that source might allow
+// the address), and an error wrapping policy.ErrForbidden when every source has loaded
+// or the address is unknown (zero or invalid). It takes no locks.
 func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*policy.Identity, error) {
 	if r == nil || !r.Client.IsValid() {
 		return nil, errUnknownClient
 	}
 	addr := r.Client.Unmap().WithZone("")
 	st := a.state.Load()
+	// The table holds only loaded prefixes (publish), so a hit is an allow whatever
+	// is still missing.
+	if st.table.Contains(addr) {
+		return &policy.Identity{Subject: addr.String(), Source: "ip"}, nil
+	}
 	if st.notReady != nil {
 		return nil, st.notReady
 	}
-	if !st.table.Contains(addr) {
-		return nil, &deniedError{addr}
-	}
-	return &policy.Identity{Subject: addr.String(), Source: "ip"}, nil
+	return nil, &deniedError{addr}
 }
 
-// Contains reports whether addr is in the current set, whether or not every source has
-// loaded (Authenticate is the method that enforces readiness). It is meant for `gatehouse
+// Contains reports whether addr is in the current set (the static cidrs and every
+// source loaded so far), as Authenticate decides an allow. It is meant for `gatehouse
 // explain` and tests.
 func (a *Authenticator) Contains(addr netip.Addr) bool {
 	return a.state.Load().table.Contains(addr.Unmap().WithZone(""))

@@ -119,8 +119,8 @@ func TestNewTouchesNothing(t *testing.T) {
 	if strings.Contains(err.Error(), "secret") {
 		t.Errorf("Ready() leaks the URL's query: %v", err)
 	}
-	// Not ready means no allow, even for a static address.
-	check(t, a, "192.0.2.1", "outage")
+	// Not ready: the static cidrs allow; anything else is an outage, never an allow.
+	check(t, a, "192.0.2.1", "allow")
 	check(t, a, "10.0.0.1", "outage")
 }
 

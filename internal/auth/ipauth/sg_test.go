@@ -2,6 +2,8 @@ package ipauth
 
 import (
 	"context"
+	"errors"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
@@ -306,4 +309,69 @@ func TestSecurityGroupsCredentials(t *testing.T) {
 		mustContain(t, "error", err.Error(), "EC2 client")
 		check(t, a, "203.0.113.9", "outage")
 	})
+}
+
+// TestRegression_StaticCIDRsDeniedWhileSourceMissing: with cidrs, a loaded url list and a
+// security_groups source whose credentials are refused, the cidrs and the url list allow
+// (the union of the loaded sources); an address only the missing source could allow is
+// an outage (503), one no source could allow is too (the missing source might), Ready
+// names the missing source, and nothing is allowed that no loaded list holds. Once the
+// groups load, the outage becomes a plain 403.
+func TestRegression_StaticCIDRsDeniedWhileSourceMissing(t *testing.T) {
+	isolateAWS(t)
+	fake := testenv.NewEC2(t)
+	seedGroups(fake)
+	list := &listServer{body: "198.51.100.0/24\n"}
+	srv := httptest.NewServer(list)
+	defer srv.Close()
+	q := &config.SecurityGroupQuery{Region: "eu-west-1", Endpoint: fake.URL, VPCID: "vpc-1", Refresh: time.Hour,
+		AccessKeyID: "AKIDBROKEN", SecretAccessKey: "wrong"}
+	a, _ := newAuth(t, &config.IPAuth{
+		CIDRs:          []string{"192.0.2.0/24"},
+		URLs:           []*config.IPRangeURL{{URL: srv.URL, Format: "plain", Refresh: time.Hour}},
+		SecurityGroups: []*config.SecurityGroupQuery{q},
+	}, Options{NewEC2: fastEC2})
+	fake.FailNext(1, "DescribeSecurityGroups", testenv.EC2Error{Status: 401, Code: "AuthFailure",
+		Message: "AWS was not able to validate the provided access credentials"})
+	if err := a.Load(context.Background()); err == nil || !strings.Contains(err.Error(), "AuthFailure") {
+		t.Fatalf("Load = %v, want the security group source's AuthFailure", err)
+	}
+	err := a.Ready()
+	if !errors.Is(err, ErrNotLoaded) {
+		t.Fatalf("Ready() = %v, want ErrNotLoaded", err)
+	}
+	mustContain(t, "Ready()", err.Error(), "security_groups[0]")
+	if strings.Contains(err.Error(), "url ") {
+		t.Errorf("Ready() names the loaded url source: %v", err)
+	}
+	pol := &policy.Policy{Authenticators: []policy.Authenticator{a}}
+	for _, tc := range []struct {
+		client string
+		want   string
+		status int
+	}{
+		{"192.0.2.7", "allow", 0},           // cidrs
+		{"::ffff:192.0.2.7", "allow", 0},    // cidrs, IPv4-mapped
+		{"198.51.100.7", "allow", 0},        // the loaded url list
+		{"203.0.113.9", "outage", 503},      // only the missing groups would allow it
+		{"10.0.0.1", "outage", 503},         // no source holds it, but one is missing
+		{"2001:db8:ffff::1", "outage", 503}, // nor this
+	} {
+		check(t, a, tc.client, tc.want)
+		d := pol.Decide(context.Background(), &policy.Request{Client: mustAddr(tc.client)})
+		if d.Allow != (tc.want == "allow") || (!d.Allow && d.Status != tc.status) {
+			t.Errorf("%s: decision %+v, want %s", tc.client, d, tc.want)
+		}
+	}
+	// The credentials work again: the groups load and the union is complete.
+	if err := a.Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ready(); err != nil {
+		t.Fatalf("Ready() = %v", err)
+	}
+	check(t, a, "192.0.2.7", "allow")
+	check(t, a, "198.51.100.7", "allow")
+	check(t, a, "203.0.113.9", "allow")
+	check(t, a, "10.0.0.1", "forbidden")
 }

@@ -26,20 +26,21 @@ func urlAuth(t *testing.T, srv *listServer, u config.IPRangeURL, cidrs ...string
 	return newAuth(t, &config.IPAuth{CIDRs: cidrs, URLs: []*config.IPRangeURL{&u}}, Options{})
 }
 
-// TestURLNotLoadedIsOutage: a source that has never loaded makes every request an
-// outage (503), never a 403 and never an allow, and shows in Ready.
+// TestURLNotLoadedIsOutage: while a source has never loaded, an address no loaded source
+// allows is an outage (503), never a 403 and never an allow, and Ready reports it; the
+// static cidrs allow meanwhile.
 func TestURLNotLoadedIsOutage(t *testing.T) {
 	srv := &listServer{status: http.StatusInternalServerError}
 	a, _ := urlAuth(t, srv, config.IPRangeURL{Format: "plain"}, "192.0.2.0/24")
 
-	check(t, a, "192.0.2.1", "outage") // static address: still no allow
+	check(t, a, "192.0.2.1", "allow") // static address
 	check(t, a, "198.51.100.1", "outage")
-	_, err := a.Authenticate(context.Background(), &policy.Request{Client: netip.MustParseAddr("192.0.2.1")})
+	_, err := a.Authenticate(context.Background(), &policy.Request{Client: netip.MustParseAddr("198.51.100.1")})
 	if !errors.Is(err, ErrNotLoaded) || errors.Is(err, policy.ErrForbidden) {
 		t.Fatalf("err = %v, want ErrNotLoaded and not ErrForbidden", err)
 	}
 	p := &policy.Policy{Authenticators: []policy.Authenticator{a}}
-	if d := p.Decide(context.Background(), &policy.Request{Client: netip.MustParseAddr("192.0.2.1")}); d.Allow || d.Status != http.StatusServiceUnavailable {
+	if d := p.Decide(context.Background(), &policy.Request{Client: netip.MustParseAddr("198.51.100.1")}); d.Allow || d.Status != http.StatusServiceUnavailable {
 		t.Errorf("decision = %+v, want 503", d)
 	}
 

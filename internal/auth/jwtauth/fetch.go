@@ -24,7 +24,13 @@ const (
 var (
 	errRefreshLimited = errors.New("key refetch rate-limited")
 	errClosed         = errors.New("authenticator closed")
+	// errStillFetching is returned to a caller that stopped waiting for a fetch which
+	// goes on without it.
+	errStillFetching = errors.New("key set fetch still in progress")
 )
+
+// waitForever, as refresh's wait, waits for the fetch until ctx ends.
+const waitForever time.Duration = -1
 
 // flight is one fetch in progress; every caller that wants a fetch meanwhile waits for
 // it instead of starting another.
@@ -37,7 +43,7 @@ type flight struct {
 // and returns its error. It does not start background refreshes. A failure leaves any
 // previously loaded set in use.
 func (a *Authenticator) Load(ctx context.Context) error {
-	return a.refresh(ctx, false)
+	return a.refresh(ctx, false, waitForever)
 }
 
 // Start fetches the key set in the background, retrying with exponential backoff (with
@@ -78,7 +84,7 @@ func (a *Authenticator) loop(ctx context.Context) {
 	delay := a.retryMin
 	for {
 		wait := a.interval
-		if err := a.refresh(ctx, false); err != nil {
+		if err := a.refresh(ctx, false, waitForever); err != nil {
 			if errors.Is(err, errClosed) || ctx.Err() != nil || a.baseCtx.Err() != nil {
 				return
 			}
@@ -106,8 +112,10 @@ func (a *Authenticator) loop(ctx context.Context) {
 // triggered by a request (an unknown kid, or no key set yet) is allowed at most once
 // per min_refresh; a refused one returns errRefreshLimited without waiting. The fetch
 // itself runs detached from ctx, so a caller giving up does not abort it for the
-// others; ctx only bounds how long this caller waits.
-func (a *Authenticator) refresh(ctx context.Context, triggered bool) error {
+// others. The caller waits for the fetch until ctx ends and, unless wait is
+// waitForever, for at most wait (zero: not at all); a caller that stops waiting gets
+// errStillFetching (or ctx's error) while the fetch goes on.
+func (a *Authenticator) refresh(ctx context.Context, triggered bool, wait time.Duration) error {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
@@ -139,11 +147,27 @@ func (a *Authenticator) refresh(ctx context.Context, triggered bool) error {
 		}()
 	}
 	a.mu.Unlock()
+	var expired <-chan time.Time
+	switch {
+	case wait == 0:
+		select {
+		case <-f.done:
+			return f.err
+		default:
+			return errStillFetching
+		}
+	case wait > 0:
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		expired = t.C
+	}
 	select {
 	case <-f.done:
 		return f.err
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-expired:
+		return errStillFetching
 	}
 }
 

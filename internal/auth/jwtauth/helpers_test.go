@@ -154,6 +154,7 @@ func baseConfig(is *issuer) *config.JWTAuth {
 		Algorithms: []string{"RS256"},
 		Leeway:     30 * time.Second,
 		MinRefresh: time.Minute,
+		JWKSWait:   config.MaxJWTJWKSWait, // long: tests of shared fetches must not give up early
 		QueryParam: "access_token",
 		Cookie:     "id_token",
 	}

@@ -7,8 +7,11 @@
 // checks the configuration, so `gatehouse check` can build an Authenticator offline.
 // Start fetches them in the background and refreshes them periodically; Load fetches
 // them once, synchronously. Until a key set has loaded the authenticator cannot decide
-// and reports an outage (503), never an allow. Once loaded, a failing JWKS endpoint
-// leaves the last good set in use.
+// and reports an outage (503) at once, never an allow, and never waits for a fetch.
+// Once loaded, a failing JWKS endpoint leaves the last good set in use, and a token
+// whose kid is unknown waits at most jwks_wait for the refetch it triggers before it is
+// refused (the fetch goes on in the background), so a hanging endpoint never stalls
+// requests longer than that.
 //
 // Only the configured asymmetric algorithms are accepted. "none" and HMAC (HS*) are
 // refused when the token is parsed, whatever keys are published, so a token "signed"
@@ -101,6 +104,7 @@ type Authenticator struct {
 	emailVerify bool
 	hostedDoms  []string // lower case
 	minRefresh  time.Duration
+	wait        time.Duration // longest a request waits for a key set fetch
 
 	log      *slog.Logger
 	client   *http.Client
@@ -150,6 +154,7 @@ func New(name string, cfg *config.JWTAuth, opts Options) (*Authenticator, error)
 		cookie:      cfg.Cookie,
 		emailVerify: cfg.EmailVerified,
 		minRefresh:  cfg.MinRefresh,
+		wait:        cfg.JWKSWait,
 		log:         opts.Logger,
 		client:      opts.Client,
 		now:         opts.Now,
@@ -195,6 +200,9 @@ func New(name string, cfg *config.JWTAuth, opts Options) (*Authenticator, error)
 	}
 	if a.minRefresh <= 0 {
 		a.minRefresh = config.DefaultJWTMinRefresh
+	}
+	if a.wait <= 0 {
+		a.wait = config.DefaultJWTJWKSWait
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

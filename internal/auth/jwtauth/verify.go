@@ -78,23 +78,27 @@ func (a *Authenticator) verify(ctx context.Context, tok string, now time.Time) (
 
 // keysFor returns the keys that may verify a token with this kid and alg, fetching the
 // key set when there is none yet or the kid is unknown (rate-limited, shared between
-// concurrent requests). No key set at all is an outage; an unknown kid after the
-// refetch, or a kid whose keys do not fit alg (an RSA key for an ES256 token), is a bad
-// token.
+// concurrent requests). No key set at all is an outage, answered at once: the fetch
+// this starts goes on in the background, since waiting for it would stall every
+// request of a provider outage. An unknown kid waits at most a.wait for the refetch;
+// still unknown then (or the refetch refused or failed), or a kid whose keys do not fit
+// alg (an RSA key for an ES256 token), is a bad token.
 func (a *Authenticator) keysFor(ctx context.Context, kid string, alg jose.SignatureAlgorithm) ([]verKey, error) {
 	ks := a.keys.Load()
-	if ks != nil {
-		if keys, found := ks.lookup(kid, alg); found {
-			return fitOrRefuse(keys)
+	if ks == nil {
+		_ = a.refresh(ctx, true, 0) // start one (rate-limited); never wait
+		if ks = a.keys.Load(); ks == nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, a.Ready() // wraps ErrNoKeySet and the last fetch error
 		}
 	}
-	err := a.refresh(ctx, true)
-	if ks = a.keys.Load(); ks == nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, a.Ready() // wraps ErrNoKeySet and the last fetch error
+	if keys, found := ks.lookup(kid, alg); found {
+		return fitOrRefuse(keys)
 	}
+	err := a.refresh(ctx, true, a.wait)
+	ks = a.keys.Load()
 	keys, found := ks.lookup(kid, alg)
 	if !found {
 		if err != nil && !errors.Is(err, errRefreshLimited) {
