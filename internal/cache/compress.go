@@ -109,7 +109,9 @@ func (o *Origin) encoded(ctx context.Context, base string, obj *origin.Object, e
 		obj.Body.Close()
 		data = it.data
 	} else {
-		v, err, joined := o.flight.do(ctx, k, func(context.Context) (any, error) {
+		// Each caller's function reads its own body, so a caller whose joined compression
+		// ended with the leader's request (or an origin failure) can run its own.
+		v, err, joined := o.shared(ctx, k, true, func(context.Context) (any, error) {
 			defer obj.Body.Close()
 			raw, err := io.ReadAll(obj.Body)
 			if err != nil {
@@ -126,7 +128,6 @@ func (o *Origin) encoded(ctx context.Context, base string, obj *origin.Object, e
 		})
 		if joined {
 			obj.Body.Close()
-			o.store.Stats.Collapses.Add(1)
 		}
 		if err != nil {
 			return nil, err

@@ -7,8 +7,8 @@ import (
 
 // flight makes concurrent calls for one key share one execution (singleflight). The
 // function runs on its own goroutine with a context that is not cancelled when the
-// first caller goes away, so the callers still waiting get the result; each caller stops
-// waiting when its own context ends.
+// first caller goes away (and has no deadline from it), so the callers still waiting get
+// the result; each caller stops waiting when its own context ends.
 type flight struct {
 	mu    sync.Mutex
 	calls map[string]*call
@@ -21,7 +21,8 @@ type call struct {
 }
 
 // do runs fn once for all concurrent callers of key. joined reports whether this caller
-// waited for another's execution.
+// waited for another's execution. A call is forgotten before its waiters are woken, so
+// a caller arriving after it ended (or retrying after its failure) starts a new one.
 func (f *flight) do(ctx context.Context, key string, fn func(ctx context.Context) (any, error)) (v any, err error, joined bool) {
 	f.mu.Lock()
 	if f.calls == nil {
@@ -48,4 +49,28 @@ func (f *flight) do(ctx context.Context, key string, fn func(ctx context.Context
 	case <-ctx.Done():
 		return nil, ctx.Err(), joined
 	}
+}
+
+// shared runs fn through the Store's flight for key and counts a collapse when the caller
+// joined another's execution. With retry set, a caller that joined an execution which
+// then failed without a definitive answer from the origin (unreachable, timed out, or
+// ended by the leader's context; see retriable) runs it again, once, while its own ctx
+// is live: a request must not inherit the failure of a fetch that began before it, perhaps
+// on a connection that had hung while the origin answered others. The second run may
+// itself join an execution that began after the failure, never the failed one. joined
+// reports whether the result came from another caller's execution (fn of this caller
+// then did not run).
+func (o *Origin) shared(ctx context.Context, key string, retry bool, fn func(context.Context) (any, error)) (v any, err error, joined bool) {
+	v, err, joined = o.flight.do(ctx, key, fn)
+	if joined {
+		o.store.Stats.Collapses.Add(1)
+		if retry && err != nil && retriable(ctx, err) {
+			o.store.Stats.Retries.Add(1)
+			v, err, joined = o.flight.do(ctx, key, fn)
+			if joined {
+				o.store.Stats.Collapses.Add(1)
+			}
+		}
+	}
+	return v, err, joined
 }

@@ -25,6 +25,10 @@ type Policy struct {
 	// ReadAhead is how many slices past the one being sent a reader fetches at once when
 	// they are not stored; 0: none.
 	ReadAhead int
+	// Breaker is how long after a failed origin call stale copies inside StaleIfError
+	// are served without asking the origin first (see breaker); 0: never, every request
+	// with a stale copy asks the origin and waits for its answer or its timeout.
+	Breaker time.Duration
 }
 
 // Cache statuses reported in origin.Info.CacheStatus.
@@ -37,12 +41,13 @@ const (
 // Origin serves an origin's objects through a Store. It implements origin.Origin, so the
 // gateway's request path is the same with and without a cache.
 type Origin struct {
-	next   origin.Origin
-	name   string
-	policy Policy
-	store  *Store
-	flight *flight
-	now    func() time.Time
+	next    origin.Origin
+	name    string
+	policy  Policy
+	store   *Store
+	flight  *flight
+	breaker *breaker
+	now     func() time.Time
 }
 
 var _ origin.Origin = (*Origin)(nil)
@@ -51,7 +56,8 @@ var _ origin.Origin = (*Origin)(nil)
 // Decorators of one origin share entries whatever their policy: the policy decides how
 // long an entry is fresh when it is stored or revalidated.
 func (s *Store) Wrap(originName string, next origin.Origin, p Policy) *Origin {
-	return &Origin{next: next, name: originName, policy: p, store: s, flight: s.flightFor(), now: time.Now}
+	return &Origin{next: next, name: originName, policy: p, store: s, flight: s.flightFor(),
+		breaker: s.breakerFor(originName), now: time.Now}
 }
 
 // Next is the wrapped origin.
@@ -112,9 +118,9 @@ func (o *Origin) Head(ctx context.Context, key string, cond origin.Conditions) (
 
 func (o *Origin) head(ctx context.Context, base, key string, cond origin.Conditions) (origin.Info, error) {
 	if it, ok := o.store.get(metaKey(base)); ok {
-		m, status, err := o.current(ctx, base, key, it.meta)
+		m, how, err := o.current(ctx, base, key, it.meta)
 		if err == nil {
-			info := o.annotate(m, status)
+			info := o.annotate(m, how)
 			return info, cond.Evaluate(info)
 		}
 		if !errors.Is(err, errRefetch) {
@@ -122,6 +128,7 @@ func (o *Origin) head(ctx context.Context, base, key string, cond origin.Conditi
 		}
 	}
 	info, err := o.next.Head(ctx, key, cond)
+	o.observe(err)
 	info.CacheStatus = StatusMiss
 	return info, err
 }
@@ -129,20 +136,63 @@ func (o *Origin) head(ctx context.Context, base, key string, cond origin.Conditi
 // errRefetch: the cached entry is out of date and the object must be fetched again.
 var errRefetch = errors.New("cached entry superseded")
 
+// found is how a usable metadata entry was found.
+type found struct {
+	status string // StatusHit, StatusMiss or StatusRefreshHit
+	stale  bool   // a stale copy, served because the origin failed or its breaker is open
+}
+
 // current returns a usable metadata entry for m: m itself while fresh; after a
-// revalidation (304) a refreshed copy; m again when the origin fails within the
-// stale-if-error window. errRefetch means the object changed.
-func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta, string, error) {
+// revalidation (304) a refreshed copy; m again, marked stale, when the origin fails
+// within the stale-if-error window, or at once, without asking, while the origin's
+// breaker is open (one such request then probes the origin in the background).
+// errRefetch means the object changed.
+func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta, found, error) {
 	now := o.now()
 	if m.fresh(now) {
-		return m, StatusHit, nil
+		return m, found{status: StatusHit}, nil
 	}
-	v, err, joined := o.flight.do(ctx, metaKey(base)+"\x00revalidate", func(ctx context.Context) (any, error) {
+	staleOK := now.Sub(m.Stored) < m.TTL+o.policy.StaleIfError
+	if staleOK && o.policy.Breaker > 0 {
+		if open, probe := o.breaker.check(now); open {
+			if probe {
+				pctx := context.WithoutCancel(ctx)
+				go func() {
+					defer o.breaker.probed()
+					o.flight.do(pctx, metaKey(base)+"\x00revalidate", o.revalidate(base, key, m))
+				}()
+			}
+			o.store.Stats.StaleServes.Add(1)
+			o.store.Stats.BreakerServes.Add(1)
+			return m, found{status: StatusHit, stale: true}, nil
+		}
+	}
+	// With a stale copy to fall back on, a joined revalidation that fails is not run
+	// again: the copy is served at once instead.
+	v, err, _ := o.shared(ctx, metaKey(base)+"\x00revalidate", !staleOK, o.revalidate(base, key, m))
+	switch {
+	case err == nil:
+		o.store.Stats.RefreshHits.Add(1)
+		return v.(*meta), found{status: StatusRefreshHit}, nil
+	case errors.Is(err, errRefetch):
+		return nil, found{}, err
+	case failed(err) && staleOK:
+		o.store.Stats.StaleServes.Add(1)
+		return m, found{status: StatusHit, stale: true}, nil
+	}
+	return nil, found{}, err
+}
+
+// revalidate returns the flight function that revalidates m with the origin: the
+// refreshed entry on 304, errRefetch (and m dropped) when the object changed.
+func (o *Origin) revalidate(base, key string, m *meta) func(context.Context) (any, error) {
+	return func(ctx context.Context) (any, error) {
 		cond := origin.Conditions{IfNoneMatch: m.Info.ETag}
 		if cond.IfNoneMatch == "" {
 			cond.IfModifiedSince = m.Info.LastModified
 		}
 		_, err := o.next.Head(ctx, key, cond)
+		o.observe(err)
 		var nm *origin.NotModifiedError
 		if errors.As(err, &nm) {
 			fresh := *m
@@ -161,31 +211,15 @@ func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta,
 			return nil, errRefetch
 		}
 		return nil, err
-	})
-	if joined {
-		o.store.Stats.Collapses.Add(1)
 	}
-	switch {
-	case err == nil:
-		o.store.Stats.RefreshHits.Add(1)
-		return v.(*meta), StatusRefreshHit, nil
-	case errors.Is(err, errRefetch):
-		return nil, "", err
-	case (errors.Is(err, origin.ErrUnavailable) || errors.Is(err, origin.ErrTimeout)) &&
-		now.Sub(m.Stored) < m.TTL+o.policy.StaleIfError:
-		o.store.Stats.StaleServes.Add(1)
-		stale := *m
-		return &stale, StatusHit + "\x00stale", nil
-	}
-	return nil, "", err
 }
 
-func (o *Origin) annotate(m *meta, status string) origin.Info {
+// observe feeds the outcome of a call to the wrapped origin to the origin's breaker.
+func (o *Origin) observe(err error) { o.breaker.record(err, o.now(), o.policy.Breaker) }
+
+func (o *Origin) annotate(m *meta, how found) origin.Info {
 	info := m.Info
-	info.CacheStatus = status
-	if s, ok := strings.CutSuffix(status, "\x00stale"); ok {
-		info.CacheStatus, info.Stale = s, true
-	}
+	info.CacheStatus, info.Stale = how.status, how.stale
 	if info.CacheStatus != StatusMiss && info.CacheStatus != StatusRefreshHit {
 		info.Age = max(0, o.now().Sub(m.Stored))
 	}
@@ -215,17 +249,17 @@ func (o *Origin) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 
 func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOptions) (*origin.Object, error) {
 	var (
-		m      *meta
-		status string
-		first  *sliceData // the slice fetched with the metadata, when it was
+		m     *meta
+		how   found
+		first *sliceData // the slice fetched with the metadata, when it was
 	)
 	if it, ok := o.store.get(metaKey(base)); ok {
 		var err error
-		m, status, err = o.current(ctx, base, key, it.meta)
+		m, how, err = o.current(ctx, base, key, it.meta)
 		if err != nil {
 			return nil, err
 		}
-		if status == StatusHit {
+		if how.status == StatusHit {
 			o.store.Stats.Hits.Add(1)
 		}
 	} else {
@@ -237,9 +271,9 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 		if err != nil {
 			return nil, err
 		}
-		m, status, first = res.meta, StatusMiss, res.slice
+		m, how, first = res.meta, found{status: StatusMiss}, res.slice
 	}
-	info := o.annotate(m, status)
+	info := o.annotate(m, how)
 	if err := opt.Cond.Evaluate(info); err != nil {
 		return nil, err
 	}
@@ -256,7 +290,7 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 	if idx := start / o.store.SliceSize(); start <= end && (first == nil || first.idx != idx) {
 		// Fetch the first slice now, so that an origin failure is still an error status
 		// rather than a cut connection.
-		data, err := o.slice(ctx, base, key, m, idx)
+		data, err := o.slice(ctx, base, key, m, idx, true)
 		if err != nil {
 			return nil, err
 		}
@@ -278,9 +312,9 @@ type metaResult struct {
 
 // fetchMeta fetches slice idx of the object (its metadata comes with it), stores both
 // when the object may be cached, and returns them. Concurrent calls for one object share
-// one origin request.
+// one origin request; a caller whose joined request failed retries (see shared).
 func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*metaResult, error) {
-	v, err, joined := o.flight.do(ctx, metaKey(base), func(ctx context.Context) (any, error) {
+	v, err, _ := o.shared(ctx, metaKey(base), true, func(ctx context.Context) (any, error) {
 		o.store.Stats.Misses.Add(1)
 		sd, info, err := o.fetchSlice(ctx, key, idx, "")
 		if err != nil {
@@ -296,9 +330,6 @@ func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*m
 	})
 	if err != nil {
 		return nil, err
-	}
-	if joined {
-		o.store.Stats.Collapses.Add(1)
 	}
 	return v.(*metaResult), nil
 }
@@ -317,6 +348,9 @@ func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag str
 		opt.Range = nil // an empty object has no byte 0 to ask for
 		obj, err = o.next.Get(ctx, key, opt)
 	}
+	if err != nil {
+		o.observe(err)
+	}
 	if errors.Is(err, origin.ErrPreconditionFailed) && etag != "" {
 		return nil, origin.Info{}, fmt.Errorf("%w: object changed while its slices were being fetched", errRefetch)
 	}
@@ -329,7 +363,9 @@ func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag str
 	if obj.Range == nil && off > 0 {
 		// The origin sent the whole object: skip to the slice.
 		if _, err := io.CopyN(io.Discard, obj.Body, off); err != nil {
-			return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("reading the object body: %w", err))
+			err = origin.Unavailable(fmt.Errorf("reading the object body: %w", err))
+			o.observe(err)
+			return nil, origin.Info{}, err
 		}
 	} else if obj.Range != nil && obj.Range.Start != off {
 		return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("origin answered range %d-%d for slice at %d", obj.Range.Start, obj.Range.End, off))
@@ -337,22 +373,26 @@ func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag str
 	n = max(n, 0)
 	data := make([]byte, n)
 	if _, err := io.ReadFull(obj.Body, data); err != nil {
-		return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("reading slice %d: %w", idx, err))
+		err = origin.Unavailable(fmt.Errorf("reading slice %d: %w", idx, err))
+		o.observe(err)
+		return nil, origin.Info{}, err
 	}
+	o.observe(nil)
 	o.store.Stats.OriginBytes.Add(n)
 	info := obj.Info
 	info.CacheStatus, info.Age, info.Stale = "", 0, false
 	return &sliceData{idx: idx, data: data}, info, nil
 }
 
-// slice returns slice idx of version m, from the store or the origin.
-func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64) ([]byte, error) {
+// slice returns slice idx of version m, from the store or the origin. With retry set, a
+// caller whose joined fetch failed fetches again (see shared).
+func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64, retry bool) ([]byte, error) {
 	k := sliceKey(base, m.Info.ETag, idx)
 	if it, ok := o.store.get(k); ok {
 		o.store.Stats.HitBytes.Add(int64(len(it.data)))
 		return it.data, nil
 	}
-	v, err, joined := o.flight.do(ctx, k, func(ctx context.Context) (any, error) {
+	v, err, _ := o.shared(ctx, k, retry, func(ctx context.Context) (any, error) {
 		sd, _, err := o.fetchSlice(ctx, key, idx, m.Info.ETag)
 		if err != nil {
 			if errors.Is(err, errRefetch) {
@@ -368,9 +408,6 @@ func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64
 	if err != nil {
 		return nil, err
 	}
-	if joined {
-		o.store.Stats.Collapses.Add(1)
-	}
 	return v.([]byte), nil
 }
 
@@ -378,6 +415,10 @@ func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64
 // sends a slice it fetches up to Policy.ReadAhead of the following ones that are not
 // stored, concurrently (read-ahead): a miss on a large object then pays the origin's
 // latency once per window instead of once per slice. It holds 1+ReadAhead slices at most.
+// A read-ahead fetch that fails without a definitive answer from the origin is run again,
+// once, when the slice is needed and the request's context is live: it began before the
+// slice was needed, perhaps on a connection that then hung while the origin answered
+// others.
 type reader struct {
 	ctx      context.Context
 	o        *Origin
@@ -465,13 +506,19 @@ func (r *reader) next() error {
 		case <-r.ctx.Done():
 			return r.ctx.Err()
 		}
-		if pending.err != nil {
-			return pending.err
-		}
 		data = pending.data
+		if err := pending.err; err != nil {
+			if !retriable(r.ctx, err) {
+				return err
+			}
+			r.o.store.Stats.Retries.Add(1)
+			if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx, false); err != nil {
+				return err
+			}
+		}
 	default:
 		var err error
-		if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx); err != nil {
+		if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx, true); err != nil {
 			return err
 		}
 	}
@@ -499,7 +546,8 @@ func (r *reader) readAhead(idx, size int64) {
 		p := &pendingSlice{idx: next, done: make(chan struct{})}
 		go func() {
 			defer close(p.done)
-			p.data, p.err = r.o.slice(r.ctx, r.base, r.key, r.m, p.idx)
+			// No retry here: next retries a failed read-ahead itself, once.
+			p.data, p.err = r.o.slice(r.ctx, r.base, r.key, r.m, p.idx, false)
 		}()
 		r.ahead = append(r.ahead, p)
 	}

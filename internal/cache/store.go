@@ -10,6 +10,7 @@ package cache
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +25,12 @@ type Stats struct {
 	RefreshHits atomic.Int64 // stale, revalidated with a 304
 	Misses      atomic.Int64 // fetched from the origin
 	StaleServes atomic.Int64 // stale copies served because the origin failed
-	Collapses   atomic.Int64 // requests that waited for another request's origin fetch
+	// BreakerServes are the stale copies served without asking the origin because its
+	// breaker was open (also counted in StaleServes).
+	BreakerServes atomic.Int64
+	Collapses     atomic.Int64 // requests that waited for another request's origin fetch
+	// Retries are requests that fetched again after a fetch they had joined failed.
+	Retries     atomic.Int64
 	Evictions   atomic.Int64 // entries dropped for space
 	OriginBytes atomic.Int64 // body bytes fetched from origins
 	HitBytes    atomic.Int64 // body bytes served from stored slices
@@ -36,7 +42,8 @@ type Stats struct {
 func (s *Stats) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]int64{
 		"hits": s.Hits.Load(), "refresh_hits": s.RefreshHits.Load(), "misses": s.Misses.Load(),
-		"stale_serves": s.StaleServes.Load(), "collapses": s.Collapses.Load(),
+		"stale_serves": s.StaleServes.Load(), "breaker_serves": s.BreakerServes.Load(),
+		"collapses": s.Collapses.Load(), "retries": s.Retries.Load(),
 		"evictions": s.Evictions.Load(), "origin_bytes": s.OriginBytes.Load(),
 		"hit_bytes": s.HitBytes.Load(), "disk_hits": s.DiskHits.Load(), "invalidated": s.Invalidated.Load(),
 	})
@@ -78,7 +85,9 @@ type Store struct {
 	mem     *otter.Cache[string, *item]
 	disk    *disk // nil: memory only
 	flights flight
-	Stats   Stats
+	// breakers holds one *breaker per origin name; it outlives reloads with the Store.
+	breakers sync.Map
+	Stats    Stats
 }
 
 // NewStore makes a Store. With a disk tier, the disk's index is rebuilt by scanning its

@@ -55,8 +55,12 @@ type Cache struct {
 	SliceSize Size `yaml:"slice_size"`
 	// ReadAhead is how many slices past the one being sent a request fetches at once when
 	// they are not stored (0-16; nil: DefaultCacheReadAhead; 0: none).
-	ReadAhead   *int              `yaml:"read_ahead"`
-	Compression *CacheCompression `yaml:"compression"`
+	ReadAhead *int `yaml:"read_ahead"`
+	// OriginBreaker is how long after a failed origin call routes with stale_if_error
+	// serve their stale copies at once instead of asking the origin (0-5m; nil:
+	// DefaultCacheOriginBreaker; 0: never, each request waits for the origin).
+	OriginBreaker *time.Duration    `yaml:"origin_breaker"`
+	Compression   *CacheCompression `yaml:"compression"`
 }
 
 // CacheMemory is the in-memory tier.
@@ -108,6 +112,14 @@ const (
 	OptimizedMaxTTL       = 365 * 24 * time.Hour
 )
 
+// The origin breaker's interval (cache.origin_breaker). The default is short: long
+// enough that the requests of an outage do not wait on the origin one after another,
+// short enough that a recovered origin is asked again soon even when no probe reached it.
+const (
+	DefaultCacheOriginBreaker = 5 * time.Second
+	MaxCacheOriginBreaker     = 5 * time.Minute
+)
+
 // DefaultCompressTypes are compressed when compression.types is empty. An entry ending
 // in "/" matches every subtype.
 var DefaultCompressTypes = []string{"text/", "application/javascript", "application/json", "application/xml",
@@ -128,6 +140,10 @@ func (c *Cache) applyDefaults() {
 	if c.ReadAhead == nil {
 		n := DefaultCacheReadAhead
 		c.ReadAhead = &n
+	}
+	if c.OriginBreaker == nil {
+		d := DefaultCacheOriginBreaker
+		c.OriginBreaker = &d
 	}
 	if c.Compression != nil {
 		if c.Compression.MinSize == 0 {
@@ -170,6 +186,9 @@ func validateCache(c *collector, p string, ch *Cache) {
 	}
 	if n := ch.ReadAhead; n != nil && (*n < 0 || *n > MaxCacheReadAhead) {
 		c.addf(p+".read_ahead", "must be between 0 and %d slices, got %d", MaxCacheReadAhead, *n)
+	}
+	if d := ch.OriginBreaker; d != nil && (*d < 0 || *d > MaxCacheOriginBreaker) {
+		c.addf(p+".origin_breaker", "must be between 0s (off) and %s, got %s", MaxCacheOriginBreaker, *d)
 	}
 	if d := ch.Disk; d != nil {
 		if d.Path == "" {

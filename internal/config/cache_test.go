@@ -16,6 +16,7 @@ func TestParseCache(t *testing.T) {
   disk: {path: /var/cache/gatehouse, max_size: 2GiB}
   slice_size: 2MiB
   read_ahead: 0
+  origin_breaker: 0s
   compression: {}
 admin: {listen: "127.0.0.1:9090", token: "${TOKEN}"}
 routes:
@@ -44,6 +45,9 @@ routes:
 	if *c.ReadAhead != 0 {
 		t.Errorf("read_ahead: 0 became %d", *c.ReadAhead)
 	}
+	if *c.OriginBreaker != 0 {
+		t.Errorf("origin_breaker: 0s became %s", *c.OriginBreaker)
+	}
 	if c.Compression.MinSize != DefaultCompressMin || len(c.Compression.Types) == 0 {
 		t.Errorf("compression defaults: %+v", c.Compression)
 	}
@@ -65,7 +69,8 @@ routes:
 	}
 	// Defaults for a bare cache section.
 	cfg = mustParse(t, cacheBase+"cache: {}\nroutes: [{path: /x, origin: s, public: true, cache: {}}]\n", nil)
-	if cfg.Cache.Memory.MaxSize != DefaultCacheMemory || cfg.Cache.SliceSize != DefaultCacheSliceSize || *cfg.Cache.ReadAhead != DefaultCacheReadAhead {
+	if cfg.Cache.Memory.MaxSize != DefaultCacheMemory || cfg.Cache.SliceSize != DefaultCacheSliceSize || *cfg.Cache.ReadAhead != DefaultCacheReadAhead ||
+		*cfg.Cache.OriginBreaker != DefaultCacheOriginBreaker {
 		t.Errorf("defaults: %+v", cfg.Cache)
 	}
 }
@@ -102,6 +107,7 @@ cache:
   disk: {path: relative/dir}
   slice_size: 16MiB
   read_ahead: 17
+  origin_breaker: 10m
   compression: {types: [html]}
 admin: {token: short}
 routes:
@@ -128,6 +134,7 @@ routes:
 		{"cache.disk.max_size", "relative/dir", "at least 1MiB"},
 		{"cache.slice_size", "16MiB", "between 1MiB and 8MiB"},
 		{"cache.read_ahead", "read_ahead: 17", "between 0 and 16"},
+		{"cache.origin_breaker", "origin_breaker: 10m", "between 0s (off) and 5m0s"},
 		{"cache.compression.types[0]", "types: [html]", "media type"},
 		{"admin.token", "token: short", "at least 16"},
 		{"routes[0].cache.policy", "policy: sometimes", "must be one of"},

@@ -201,6 +201,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *Stat
 				StaleIfError: rc.Cache.StaleIfError,
 				Compress:     compression(cfg.Cache, rc.Cache),
 				ReadAhead:    *cfg.Cache.ReadAhead,
+				Breaker:      *cfg.Cache.OriginBreaker,
 			})
 			rt.Cached, rt.QueryKeys = true, rc.Cache.QueryKeys
 			rt.Compress = cfg.Cache.Compression != nil && *rc.Cache.Compress
