@@ -119,8 +119,10 @@ func patternLanding(p string) string {
 func validateLoginScopes(c *collector, cfg *Config) {
 	for _, u := range cfg.logins() {
 		l := u.cfg
-		if l.LandingPath != "" && !servedByRoute(cfg, l.LandingPath) {
-			c.addf(u.field+".landing_path", "no route serves %q: set landing_path to a page a route serves (the sign-in buttons lead there)", l.LandingPath)
+		if l.LandingPath != "" {
+			if why := landingProblem(cfg, l.LandingPath); why != "" {
+				c.addf(u.field+".landing_path", "%s", why)
+			}
 		}
 		res := cookieResourcePath(l)
 		for j, r := range cfg.Routes {
@@ -174,14 +176,22 @@ func cookieResourcePath(l *LoginAuth) string {
 	return "/" + path
 }
 
-func servedByRoute(cfg *Config, path string) bool {
-	for _, r := range cfg.Routes {
+// landingProblem says why path cannot be a landing page: no route matches it, or the
+// first route that does (first match wins) has no index document for a folder path.
+// "" when a route serves it.
+func landingProblem(cfg *Config, path string) string {
+	for i, r := range cfg.Routes {
 		if r == nil {
 			continue
 		}
-		if p, err := route.Compile(r.Path); err == nil && p.Match(path) {
-			return true
+		p, err := route.Compile(r.Path)
+		if err != nil || !p.Match(path) {
+			continue
 		}
+		if strings.HasSuffix(path, "/") && r.Index == "" {
+			return fmt.Sprintf("routes[%d] (%q) answers %q with 404: it has no index document; set its index or point landing_path at a page (the sign-in buttons lead there)", i, r.Path, path)
+		}
+		return ""
 	}
-	return false
+	return fmt.Sprintf("no route serves %q: set landing_path to a page a route serves (the sign-in buttons lead there)", path)
 }

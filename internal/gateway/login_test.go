@@ -37,12 +37,14 @@ origins:
 routes:
   - path: /www/*
     origin: site
+    index: index.html
     auth:
       methods:
         - login:
             issuer: https://idp.example.com
             client_id: gatehouse
             client_secret: secret
+            hosts: [intranet.test]
             email_domains: [example.com]
             key_group: site
             key_id: KLOGIN0000001
@@ -57,6 +59,7 @@ routes:
             issuer: https://idp.example.com
             client_id: gatehouse
             client_secret: secret
+            hosts: [intranet.test]
             email_domains: [example.com]
             key_group: site
             key_id: KLOGIN0000001
@@ -69,6 +72,7 @@ routes:
 	get := func(path string, headers ...string) (*http.Response, string) {
 		t.Helper()
 		req, _ := http.NewRequest("GET", g.URL+path, nil)
+		req.Host = "intranet.test"
 		for _, h := range headers {
 			k, v, _ := strings.Cut(h, ":")
 			req.Header.Set(k, strings.TrimSpace(v))
@@ -103,7 +107,7 @@ routes:
 
 	// Valid cookies (as the callback issues them) open the route; a missing object gets
 	// the origin's error page with its cache lifetime.
-	cookies, err := cfsign.SignCookies("KLOGIN0000001", key, cfsign.SignOptions{Resource: "http*://" + strings.TrimPrefix(g.URL, "http://") + "/*", Expires: time.Now().Add(time.Hour)})
+	cookies, err := cfsign.SignCookies("KLOGIN0000001", key, cfsign.SignOptions{Resource: "http*://intranet.test/*", Expires: time.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +132,7 @@ routes:
 	// reachable provider shows the failure page without internals.
 	resp, body = get("/_gatehouse/logout")
 	wantStatus(t, resp, 200)
-	if !strings.Contains(body, "signed out") || len(resp.Cookies()) != 5 {
+	if !strings.Contains(body, "signed out") || len(resp.Cookies()) != 6 { // 5 CloudFront, 1 user
 		t.Errorf("logout: %d cookies\n%s", len(resp.Cookies()), body)
 	}
 	resp, body = get("/_gatehouse/login?rd=//evil.com")

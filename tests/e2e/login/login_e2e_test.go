@@ -41,6 +41,7 @@ pages:
 routes:
   - path: /www/*
     origin: site
+    index: index.html
     auth:
       methods:
         - name: staff
@@ -49,6 +50,7 @@ routes:
             client_id: gatehouse
             client_secret: "${CLIENT_SECRET}"
             scopes: [openid, email]
+            hosts: ["${HOST}"]
             email_domains: [example.com]
             key_group: site
             key_id: KE2ELOGIN00001
@@ -105,7 +107,7 @@ func TestBrowserLogin(t *testing.T) {
 	issuer := fmt.Sprintf("http://127.0.0.1:%d", port)
 	startNode(t, []string{"PORT=" + fmt.Sprint(port), "REDIRECT_URI=" + base + "/_gatehouse/callback"}, node, "provider.mjs")
 
-	env := map[string]string{"PUB": filepath.Join(dir, "pub.pem"), "PRIV": filepath.Join(dir, "priv.pem"), "ISSUER": issuer,
+	env := map[string]string{"HOST": ln.Addr().String(), "PUB": filepath.Join(dir, "pub.pem"), "PRIV": filepath.Join(dir, "priv.pem"), "ISSUER": issuer,
 		"CLIENT_SECRET": "e2e-secret", "MINIO_ENDPOINT": minio.Endpoint, "MINIO_KEY": minio.AccessKey, "MINIO_SECRET": minio.SecretKey}
 	cfg, err := config.Parse("e2e.yaml", []byte(gatehouseConfig), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
