@@ -48,6 +48,9 @@ type State struct {
 
 	// auths are every authenticator of every route, for lifecycle calls.
 	auths []policy.Authenticator
+	// authRefs count the States sharing an ip or jwt authenticator that a reload took
+	// over unchanged (see carryover.go).
+	authRefs authRefs
 	// endpoints are the login authenticators' own paths (login, callback, logout),
 	// answered before any route.
 	endpoints map[string]*loginauth.Authenticator
@@ -55,6 +58,10 @@ type State struct {
 
 	// cache is the edge cache's Store; nil when the configuration has no cache section.
 	cache *cache.Store
+
+	// authShared is what authenticators share (Basic failure counts) and their build
+	// warnings; see auth.go.
+	authShared *authShared
 
 	mu     sync.Mutex
 	probes map[string]ProbeResult
@@ -82,6 +89,8 @@ type Route struct {
 	QueryKeys []string
 	// Compress: responses may be compressed, so every one says Vary: Accept-Encoding.
 	Compress bool
+	// Headers is the route's response headers policy; never nil.
+	Headers *ResponseHeaders
 }
 
 // ProbeResult is the last readiness probe of one origin.
@@ -107,7 +116,10 @@ func Inspect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*State,
 }
 
 // BuildFrom is Build keeping prev's cache contents when the cache's storage settings are
-// unchanged (a reload must not empty the cache). prev may be nil.
+// unchanged (a reload must not empty the cache), and taking over prev's ip and jwt
+// authenticators whose settings are unchanged, with their loaded address lists and key
+// sets (a reload must not wait on, or fail with, a provider it did not touch). prev may
+// be nil; it stays usable until it is closed, which no longer stops what was taken over.
 func BuildFrom(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State) (*State, error) {
 	return build(ctx, cfg, log, prev, false)
 }
@@ -153,6 +165,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *Stat
 			errs = append(errs, cfg.Errorf("cache", "%v", err))
 		}
 	}
+	st.authShared = newAuthShared(prev)
 	for i, rc := range cfg.Routes {
 		pol := &policy.Policy{Public: rc.Public}
 		var login *loginauth.Authenticator
@@ -173,11 +186,16 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *Stat
 						continue
 					}
 				}
-				a, err := buildAuthenticator(m, cfg.KeyGroups, log, st.pages)
+				if a := st.carryOver(prev, m); a != nil { // unchanged: keep what it loaded
+					pol.Authenticators = append(pol.Authenticators, a)
+					continue
+				}
+				a, err := buildAuthenticator(m, cfg.KeyGroups, log, st.pages, st.authShared)
 				if err != nil {
 					errs = append(errs, cfg.Errorf(mp, "%v", err))
 					continue
 				}
+				st.authShared.noteWarnings(cfg, mp, a)
 				if la, ok := a.(*loginauth.Authenticator); ok {
 					if err := st.addEndpoints(la); err != nil {
 						errs = append(errs, cfg.Errorf(mp+".login", "%v", err))
@@ -188,12 +206,14 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *Stat
 				}
 				pol.Authenticators = append(pol.Authenticators, a)
 				st.auths = append(st.auths, a)
+				st.hold(a, m)
 			}
 		}
 		rt := &Route{
 			Index: i, Name: rc.Name, Pattern: rc.Path, OriginName: rc.Origin, Origin: st.origins[rc.Origin],
 			Keys:    route.KeyMap{StripPrefix: rc.StripPrefix, AddPrefix: rc.AddPrefix, Index: rc.Index},
 			Methods: slices.Clone(rc.Methods), Policy: pol, Login: login, ErrorPages: rc.ErrorPages,
+			Headers: newResponseHeaders(rc),
 		}
 		if rc.Cache.Cached() && st.cache != nil && rt.Origin != nil {
 			rt.Origin = st.cache.Wrap(rc.Origin, rt.Origin, cache.Policy{
@@ -289,12 +309,18 @@ type Loader interface {
 	Load(ctx context.Context) error
 }
 
-// LoadAuthenticators loads every authenticator's sources once, synchronously (for
-// `gatehouse explain`, which decides one request and exits). Failures are returned for
-// display; an authenticator that failed to load denies, as it would when serving.
+// LoadAuthenticators loads the sources of every authenticator this State built once,
+// synchronously (for `gatehouse explain`, which decides one request and exits, and for a
+// reload before its swap). Authenticators BuildFrom took over from the previous State
+// are skipped: they have loaded already or keep retrying in the background, and their
+// provider being down must not hold up the reload. Failures are returned for display;
+// an authenticator that failed to load denies, as it would when serving.
 func (s *State) LoadAuthenticators(ctx context.Context) error {
 	var errs []error
 	for _, a := range s.auths {
+		if s.carried(a) {
+			continue
+		}
 		if l, ok := a.(Loader); ok {
 			if err := l.Load(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", a.Name(), err))
@@ -304,14 +330,11 @@ func (s *State) LoadAuthenticators(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Close releases origins that hold resources (open folders) and stops authenticators.
+// Close releases origins that hold resources (open folders) and stops authenticators,
+// except those a newer State took over and still uses (the last State to close stops
+// them).
 func (s *State) Close() error {
-	var errs []error
-	for _, a := range s.auths {
-		if c, ok := a.(io.Closer); ok {
-			errs = append(errs, c.Close())
-		}
-	}
+	errs := []error{s.closeAuths()}
 	for _, o := range s.origins {
 		if c, ok := o.(io.Closer); ok {
 			errs = append(errs, c.Close())
