@@ -53,14 +53,19 @@ async function main() {
   await page.waitForURL(base + '/www/index.html?from=e2e');
   expect((await page.textContent('h1')) === 'Welcome, staff', 'protected page content: ' + (await page.content()));
   await shot(page, '02-protected-page');
-  const cookies = await ctx.cookies(base);
+  // The cookies are scoped to the folder the sign-in protects (cookie_path /www/).
+  const cookies = await ctx.cookies(base + '/www/');
   const cf = cookies.filter((c) => c.name.startsWith('CloudFront-'));
-  expect(cf.length === 3 && cf.every((c) => c.httpOnly && c.secure && c.sameSite === 'Lax'), 'cookies: ' + JSON.stringify(cookies));
+  expect(cf.length === 3 && cf.every((c) => c.httpOnly && c.secure && c.sameSite === 'Lax' && c.path === '/www/'), 'cookies: ' + JSON.stringify(cookies));
+  expect(cookies.some((c) => c.name === 'gatehouse_user' && c.httpOnly), 'no gatehouse_user cookie: ' + JSON.stringify(cookies));
+  // (The provider's own cookies are on the same address: cookies ignore ports.)
+  const outside = (await ctx.cookies(base + '/other/')).filter((c) => c.name.startsWith('CloudFront-') || c.name === 'gatehouse_user');
+  expect(outside.length === 0, 'cookies sent outside /www/: ' + JSON.stringify(outside));
 
   // 2. logout clears the cookies; revisiting goes through the login path again.
   await page.goto(base + '/_gatehouse/logout');
   expect((await page.textContent('h1')) === 'You are signed out', 'logout page');
-  expect((await ctx.cookies(base)).filter((c) => c.name.startsWith('CloudFront-')).length === 0, 'cookies left after logout');
+  expect((await ctx.cookies(base + '/www/')).filter((c) => c.name.startsWith('CloudFront-') || c.name === 'gatehouse_user').length === 0, 'cookies left after logout');
   await shot(page, '03-logged-out');
   visited.length = 0;
   await page.goto(base + '/www/index.html');
@@ -70,6 +75,15 @@ async function main() {
   await page.waitForURL(base + '/www/index.html');
   expect((await page.textContent('h1')) === 'Welcome, staff', 'page after signing in again');
   await shot(page, '04-signed-in-again');
+
+  // Issue 12: "Sign in again" on the signed-out page leads to the landing path (/www/,
+  // the first path the sign-in protects), never to "/", which no route serves here.
+  await page.goto(base + '/_gatehouse/logout');
+  await Promise.all([page.waitForLoadState('load'), page.click('a.button')]);
+  if (page.url().startsWith(issuer)) await signIn(page, 'ana@example.com');
+  await page.waitForURL(base + '/www/');
+  expect((await page.textContent('h1')) === 'Welcome, staff', 'landing after "Sign in again": ' + page.url() + ' ' + (await page.content()));
+  await shot(page, '04b-sign-in-again-landing');
   await ctx.close();
 
   // 3. eve@other.com (another domain) gets the built-in denied page.
@@ -79,7 +93,7 @@ async function main() {
   await signIn(page2, 'eve@other.com');
   await page2.waitForURL((u) => u.href.startsWith(base + '/_gatehouse/callback'));
   expect((await page2.textContent('h1')) === 'Access denied', 'denied page: ' + (await page2.content()));
-  expect((await ctx2.cookies(base)).filter((c) => c.name.startsWith('CloudFront-')).length === 0, 'cookies issued to a denied user');
+  expect((await ctx2.cookies(base + '/www/')).filter((c) => c.name.startsWith('CloudFront-')).length === 0, 'cookies issued to a denied user');
   await shot(page2, '05-denied-other-domain');
   await ctx2.close();
   console.log('E2E OK');
