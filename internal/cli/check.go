@@ -30,6 +30,12 @@ func newCheck(std IO) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Warnings go to stderr as "file:line: path: warning: message" and do not
+			// change the exit status.
+			for _, w := range st.Warnings() {
+				w.Msg = "warning: " + w.Msg
+				fmt.Fprintln(std.Stderr, w.Error())
+			}
 			// Open the access log as serve would (this creates the file if it is missing).
 			_, _, closer, err := server.Loggers(cfg, io.Discard, io.Discard)
 			if err != nil {
