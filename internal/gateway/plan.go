@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/cors"
+	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/reqpath"
 )
@@ -22,15 +23,17 @@ type Plan struct {
 	Decision  policy.Decision
 	Key       string // object key to fetch, when the request goes to the origin
 	// Status is set when the answer is known without the origin (400, 404, 401, 403,
-	// 405, 429, 503, or 204 for a preflight or OPTIONS). Zero: fetch Key.
+	// 405, 414, 429, 431, 503, or 204 for a preflight or OPTIONS). Zero: fetch Key.
 	Status int
 	Cause  error // why, for the log
-	// Header holds response headers decided so far (CORS, WWW-Authenticate, Allow).
+	// Header holds response headers decided so far (the route's security headers, CORS,
+	// WWW-Authenticate, Allow).
 	Header http.Header
 }
 
 // Resolve runs everything up to the origin call: path cleaning, route matching, CORS
-// preflight, the route's policy, the method check and key mapping.
+// preflight, the route's policy, the method check, key mapping and the request limits
+// every origin honours (origin.CheckKey, origin.CheckConditionHeaders).
 func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Request) *Plan {
 	p := &Plan{Header: http.Header{}}
 	path, err := reqpath.Clean(r.URL.EscapedPath())
@@ -45,6 +48,8 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 		return p
 	}
 	p.Route = rt
+	// Security headers go on every response of the route, denials and preflights too.
+	rt.Headers.Security(p.Header)
 	if rt.CORS != nil {
 		if cors.IsPreflight(r) {
 			p.Preflight = true
@@ -80,6 +85,16 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 	key, ok := rt.Keys.Key(path)
 	if !ok {
 		p.Status, p.Cause = http.StatusNotFound, errors.New("path names a folder and the route has no index document")
+		return p
+	}
+	// Limits every origin honours, checked here so that S3, cached and folder routes
+	// answer alike and no origin is asked what it would refuse.
+	if err := origin.CheckKey(key); err != nil {
+		p.Status, p.Cause = http.StatusRequestURITooLong, err
+		return p
+	}
+	if err := origin.CheckConditionHeaders(r.Header); err != nil {
+		p.Status, p.Cause = http.StatusRequestHeaderFieldsTooLarge, err
 		return p
 	}
 	p.Key = key

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,17 +17,18 @@ import (
 // serveGet fetches key and streams it. Preconditions and Range go to the origin in the
 // same call; If-Range is honoured by asking for the range only if the entity tag still
 // matches, and for the whole object otherwise.
-func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string) error {
+func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, oh objectHeaders) error {
 	opt := origin.GetOptions{Cond: origin.ConditionsFrom(r.Header)}
 	opt.Range = origin.ParseRange(r.Header.Get("Range"))
 	if v := r.Header.Get("If-Range"); v != "" && opt.Range != nil {
 		full := opt
 		full.Range = nil
-		// Only a strong entity tag can be checked in the same origin call (as If-Match).
-		// A weak tag never matches, and a date must equal Last-Modified exactly, which
-		// cannot be asked of S3; in those cases the whole object is sent, as RFC 9110
+		// Only one strong entity tag can be checked in the same origin call (as
+		// If-Match). A weak tag never matches, and a date must equal Last-Modified
+		// exactly, which cannot be asked of S3; in those cases (and for anything that is
+		// not one entity tag, such as a list) the whole object is sent, as RFC 9110
 		// allows.
-		if !strings.HasPrefix(v, `"`) || opt.Cond.IfMatch != "" {
+		if !origin.IsStrongETag(v) || opt.Cond.IfMatch != "" {
 			opt = full
 		} else {
 			opt.Cond.IfMatch = v
@@ -36,21 +36,22 @@ func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.
 			if errors.Is(err, origin.ErrPreconditionFailed) {
 				obj, err = o.Get(ctx, key, full) // changed since: send it all
 			}
-			return respond(w, r, obj, err)
+			return respond(w, r, obj, err, oh)
 		}
 	}
 	obj, err := o.Get(ctx, key, opt)
-	return respond(w, r, obj, err)
+	return respond(w, r, obj, err, oh)
 }
 
 // serveHead answers HEAD from the origin's metadata; Range is ignored (allowed by RFC
 // 9110), so HEAD never opens a body.
-func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string) error {
+func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, oh objectHeaders) error {
 	info, err := o.Head(ctx, key, origin.ConditionsFrom(r.Header))
 	if err != nil {
-		return respond(w, r, nil, err)
+		return respond(w, r, nil, err, oh)
 	}
 	setObjectHeaders(w.Header(), info)
+	oh.apply(w.Header(), info)
 	if info.Size >= 0 { // unknown for a compressed variant not made yet
 		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	}
@@ -58,13 +59,14 @@ func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin
 	return nil
 }
 
-func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error) error {
+func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error, oh objectHeaders) error {
 	var nm *origin.NotModifiedError
 	var re *origin.RangeError
 	switch {
 	case errors.As(err, &nm):
 		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires,
 			CacheStatus: nm.Info.CacheStatus, Age: nm.Info.Age, Stale: nm.Info.Stale})
+		oh.apply(w.Header(), nm.Info)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
 	case errors.As(err, &re):
@@ -77,6 +79,7 @@ func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error) 
 	defer obj.Body.Close()
 	h := w.Header()
 	setObjectHeaders(h, obj.Info)
+	oh.apply(h, obj.Info)
 	n := obj.Length()
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
 	status := http.StatusOK

@@ -109,9 +109,11 @@ type Conditions struct {
 	IfUnmodifiedSince time.Time
 }
 
-// ConditionsFrom reads the precondition headers of a GET or HEAD request.
+// ConditionsFrom reads the precondition headers of a GET or HEAD request. An If-Match
+// or If-None-Match sent on several lines is one list (RFC 9110 section 5.3). Callers
+// bound the lists first (CheckConditionHeaders): they are passed on to S3 as they are.
 func ConditionsFrom(h http.Header) Conditions {
-	c := Conditions{IfMatch: h.Get("If-Match"), IfNoneMatch: h.Get("If-None-Match")}
+	c := Conditions{IfMatch: joinValues(h, "If-Match"), IfNoneMatch: joinValues(h, "If-None-Match")}
 	if c.IfMatch == "" {
 		c.IfUnmodifiedSince = parseHTTPTime(h.Get("If-Unmodified-Since"))
 	}
@@ -130,6 +132,15 @@ func parseHTTPTime(s string) time.Time {
 		return time.Time{} // an invalid date is ignored, as RFC 9110 requires
 	}
 	return t
+}
+
+// PlainTags reports whether If-Match and If-None-Match each hold at most one strong
+// entity tag. S3 and MinIO compare either field with the object's ETag as one string, so
+// only this form is evaluated there as RFC 9110 says; a list, a weak tag (If-None-Match
+// compares weakly) or "*" must be evaluated on the object's Info instead.
+func (c Conditions) PlainTags() bool {
+	return (c.IfMatch == "" || IsStrongETag(strings.TrimSpace(c.IfMatch))) &&
+		(c.IfNoneMatch == "" || IsStrongETag(strings.TrimSpace(c.IfNoneMatch)))
 }
 
 // IsZero reports whether there is nothing to evaluate.
@@ -169,8 +180,7 @@ func etagListMatch(list, etag string, strong bool) bool {
 		return false
 	}
 	want := strings.TrimPrefix(etag, "W/")
-	for _, cand := range strings.Split(list, ",") {
-		cand = strings.TrimSpace(cand)
+	for _, cand := range splitETags(list) {
 		if strong && strings.HasPrefix(cand, "W/") {
 			continue
 		}

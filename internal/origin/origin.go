@@ -39,6 +39,10 @@ type Info struct {
 	ContentEncoding    string
 	ContentLanguage    string
 	Expires            string
+	// Metadata is the object's user metadata (S3's x-amz-meta-*), names lower case and
+	// without the prefix; nil when there is none. It reaches clients only where a
+	// route's response_headers.origin_metadata allows it. Never modified once returned.
+	Metadata map[string]string `json:",omitempty"`
 
 	// Set by the cache decorator only (zero from plain origins):
 	// CacheStatus is "Hit", "Miss" or "RefreshHit"; Age is how long ago the cached

@@ -116,17 +116,28 @@ func (b *Bucket) Head(ctx context.Context, key string, cond origin.Conditions) (
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	in := &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key}
+	cond, local := splitConditions(cond)
 	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
 	out, err := b.client.HeadObject(ctx, in)
 	if err != nil {
+		if statusOf(err) == http.StatusBadRequest {
+			err = b.headRefusal(ctx, key, cond, err)
+		}
 		return origin.Info{}, b.mapErr(ctx, err)
 	}
-	return origin.Info{
+	info := origin.Info{
 		Size: aws.ToInt64(out.ContentLength), ETag: aws.ToString(out.ETag), LastModified: aws.ToTime(out.LastModified),
 		ContentType: aws.ToString(out.ContentType), CacheControl: aws.ToString(out.CacheControl),
 		ContentDisposition: aws.ToString(out.ContentDisposition), ContentEncoding: aws.ToString(out.ContentEncoding),
 		ContentLanguage: aws.ToString(out.ContentLanguage), Expires: aws.ToString(out.ExpiresString),
-	}, nil
+		Metadata: out.Metadata,
+	}
+	if local != nil {
+		if err := local.Evaluate(info); err != nil {
+			return origin.Info{}, err
+		}
+	}
+	return info, nil
 }
 
 // Get fetches the object (or range). The header phase, retries included, is bounded by
@@ -138,7 +149,8 @@ func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 	if opt.Range != nil {
 		in.Range = aws.String(opt.Range.Header())
 	}
-	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, opt.Cond)
+	cond, local := splitConditions(opt.Cond)
+	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
 	out, err := b.client.GetObject(ctx, in)
 	if !timer.Stop() {
 		if err == nil {
@@ -156,6 +168,11 @@ func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 			if herr != nil {
 				return nil, herr
 			}
+			if local != nil { // preconditions come before the range (RFC 9110 13.2.2)
+				if err := local.Evaluate(info); err != nil {
+					return nil, err
+				}
+			}
 			return nil, &origin.RangeError{Size: info.Size}
 		}
 		return nil, err
@@ -166,6 +183,7 @@ func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 			ContentType: aws.ToString(out.ContentType), CacheControl: aws.ToString(out.CacheControl),
 			ContentDisposition: aws.ToString(out.ContentDisposition), ContentEncoding: aws.ToString(out.ContentEncoding),
 			ContentLanguage: aws.ToString(out.ContentLanguage), Expires: aws.ToString(out.ExpiresString),
+			Metadata: out.Metadata,
 		},
 		Body: &cancelBody{ReadCloser: out.Body, cancel: cancel},
 	}
@@ -176,6 +194,12 @@ func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 			return nil, origin.Unavailable(fmt.Errorf("origin sent Content-Range %q with length %d", cr, obj.Size))
 		}
 		obj.Range, obj.Size = &r, size
+	}
+	if local != nil {
+		if err := local.Evaluate(obj.Info); err != nil {
+			obj.Body.Close()
+			return nil, err
+		}
 	}
 	return obj, nil
 }
@@ -242,6 +266,18 @@ func (b *Bucket) mapErr(ctx context.Context, err error) error {
 		case "AccessDenied", "Forbidden": // "Forbidden": a HEAD's 403, which has no body
 			// Without s3:ListBucket, S3 answers 403 for keys that do not exist.
 			return origin.NotFound("access denied by the bucket (a missing key without s3:ListBucket, or credentials without s3:GetObject): " + err.Error())
+		case "KeyTooLongError":
+			return fmt.Errorf("%w: %w", origin.ErrKeyTooLong, err)
+		case "MetadataTooLarge", "RequestHeaderSectionTooLarge":
+			// MinIO says MetadataTooLarge when a request's headers pass 8 KiB.
+			return fmt.Errorf("%w: %w", origin.ErrHeaderTooLarge, err)
+		case "InvalidArgument":
+			return fmt.Errorf("%w: %w", origin.ErrBadRequest, err)
+		case "InvalidObjectName", "XMinioInvalidObjectName":
+			// The service does not allow the name (MinIO: a path segment longer than 255
+			// bytes), so no object has it: "not found" is the truthful answer, and the
+			// one a folder origin gives for a name too long for its file system.
+			return origin.NotFound("name refused by the bucket: " + err.Error())
 		case "NoSuchBucket", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidBucketName", "PermanentRedirect", "AuthorizationHeaderMalformed":
 			return origin.Unavailable(err) // the origin is misconfigured, not the request
 		}
@@ -260,6 +296,10 @@ func (b *Bucket) mapErr(ctx context.Context, err error) error {
 			return &origin.RangeError{}
 		case http.StatusNotFound:
 			return origin.NotFound(err.Error())
+		case http.StatusRequestURITooLong: // no S3 code: a proxy in front, or a HEAD
+			return fmt.Errorf("%w: %w", origin.ErrKeyTooLong, err)
+		case http.StatusRequestHeaderFieldsTooLarge:
+			return fmt.Errorf("%w: %w", origin.ErrHeaderTooLarge, err)
 		}
 	}
 	var ne net.Error
@@ -272,4 +312,34 @@ func (b *Bucket) mapErr(ctx context.Context, err error) error {
 		return err // the client went away
 	}
 	return origin.Unavailable(err)
+}
+
+// statusOf is the HTTP status of an S3 error response, or 0 when err is not one.
+func statusOf(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.HTTPStatusCode()
+	}
+	return 0
+}
+
+// headRefusal finds out why S3 refused a HEAD with 400. HEAD errors have no body, so a
+// 400 alone cannot tell a request the service refuses (a name it does not allow,
+// headers too large) from a setup it refuses (an expired session token, a malformed
+// authorization), and only the first is the client's doing. A GET of the first byte
+// under the same preconditions is refused the same way, with the code in its body: that
+// error is returned when it is a 400 too, and headErr otherwise. This costs a second S3
+// call only for a HEAD that S3 refused.
+func (b *Bucket) headRefusal(ctx context.Context, key string, cond origin.Conditions, headErr error) error {
+	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key, Range: aws.String("bytes=0-0")}
+	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
+	out, err := b.client.GetObject(ctx, in)
+	if err == nil {
+		out.Body.Close()
+		return headErr
+	}
+	if statusOf(err) != http.StatusBadRequest {
+		return headErr
+	}
+	return err
 }
