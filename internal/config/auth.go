@@ -118,7 +118,8 @@ type BasicAuth struct {
 	// Users maps user names to password hashes (as `gatehouse passwd` prints them).
 	Users map[string]string `yaml:"users"`
 	// MaxFailures is how many failed attempts a client address may make per minute
-	// before it is refused (429) without checking.
+	// before it is refused (429) without checking. Failures are counted together for
+	// every basic authenticator with the same htpasswd_file and users, on any route.
 	MaxFailures int `yaml:"max_failures"`
 }
 
