@@ -60,3 +60,26 @@ func BenchmarkParseHeader(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRefusalByCost is the time to refuse, with users at bcrypt cost 10 and 12: an
+// unknown user and a wrong password of either user should cost the same (a cost-10 and
+// a cost-12 hash each).
+func BenchmarkRefusalByCost(b *testing.B) {
+	a, err := New("bench", &config.BasicAuth{MaxFailures: 1 << 20, Users: map[string]string{
+		"ten": mustBcrypt(b, "pw", 10), "twelve": mustBcrypt(b, "pw", 12),
+	}}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, user := range []string{"unknown", "ten", "twelve"} {
+		b.Run(user, func(b *testing.B) {
+			r := request("192.0.2.1", basic(user, "wrong"))
+			for b.Loop() {
+				if _, err := a.Authenticate(ctx, r); err == nil {
+					b.Fatal("accepted")
+				}
+			}
+		})
+	}
+}
