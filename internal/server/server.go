@@ -156,8 +156,11 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 		o.Log.Error("reload refused: building failed, keeping the running one", "errors", err.Error())
 		return
 	}
-	// Load address lists and key sets before the swap: a State whose sources have not
-	// loaded denies, and the running one is known good.
+	// Load the address lists and key sets of new or changed authenticators before the
+	// swap: a State whose sources have not loaded denies, and the running one is known
+	// good. Unchanged ip and jwt authenticators were taken over by BuildFrom as they run
+	// and are not loaded again, so a provider outage holds up only a reload that
+	// changes that provider's settings.
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := st.LoadAuthenticators(pctx); err != nil {
