@@ -123,7 +123,7 @@ routes:
 	}
 	resp, body = get("/www/missing.html", browser, jar)
 	wantStatus(t, resp, 404)
-	wantHeader(t, resp, "Cache-Control", "max-age=60")
+	wantHeader(t, resp, "Cache-Control", "private, max-age=60") // the route is not public
 	if body != "<h1>docs</h1>" {
 		t.Errorf("origin error page %q", body)
 	}
