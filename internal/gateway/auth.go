@@ -22,16 +22,20 @@ type authShared struct {
 	// sharing one htpasswd file do not give a client N times the guesses. BuildFrom
 	// carries it over from the previous State: a reload does not reset the counts.
 	basicFailures *basicauth.Limiter
+	// loginSpent remembers the sign-in states every login authenticator has consumed,
+	// carried over like basicFailures: a callback used before a reload stays used.
+	loginSpent *loginauth.Spent
 	// warnings are things that work but should change, with field paths (see Warnings).
 	warnings config.Errors
 }
 
-// newAuthShared returns prev's failure counts, or new ones when prev is nil.
+// newAuthShared returns prev's failure counts and spent sign-in states, or new ones when
+// prev is nil.
 func newAuthShared(prev *State) *authShared {
 	if prev != nil && prev.authShared != nil && prev.authShared.basicFailures != nil {
-		return &authShared{basicFailures: prev.authShared.basicFailures}
+		return &authShared{basicFailures: prev.authShared.basicFailures, loginSpent: prev.authShared.loginSpent}
 	}
-	return &authShared{basicFailures: basicauth.NewLimiter()}
+	return &authShared{basicFailures: basicauth.NewLimiter(), loginSpent: loginauth.NewSpent()}
 }
 
 // noteWarnings records a built authenticator's warnings under its field path mp
@@ -73,7 +77,7 @@ func buildAuthenticator(m *config.AuthMethod, groups map[string]*config.KeyGroup
 	case m.Signed != nil:
 		return signedauth.New(m.Name, m.Signed, groups, signedauth.Options{})
 	case m.Login != nil:
-		return loginauth.New(m.Name, m.Login, groups, loginauth.Options{Logger: log, Pages: pg})
+		return loginauth.New(m.Name, m.Login, groups, loginauth.Options{Logger: log, Pages: pg, Spent: sh.loginSpent})
 	}
 	return nil, errors.New("no authenticator kind set")
 }

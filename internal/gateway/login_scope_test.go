@@ -1,7 +1,9 @@
 package gateway_test
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/cfsign"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
@@ -216,5 +220,54 @@ func TestRegression_LoginCookiesOpenStricterRoute(t *testing.T) {
 	evil := &signInClient{t: t, g: g, host: "*"}
 	if resp, _ := evil.get("/_gatehouse/login?rd=/www/", nil); resp.StatusCode != http.StatusMisdirectedRequest || len(resp.Cookies()) != 0 {
 		t.Errorf("Host *: %d %v", resp.StatusCode, resp.Cookies())
+	}
+}
+
+// TestRegression_ReloadForgetsSpentStates: the states of finished sign-ins are kept
+// across a reload, so a callback replayed after a reload is refused like one replayed
+// before it.
+func TestRegression_ReloadForgetsSpentStates(t *testing.T) {
+	needMinIO(t)
+	idp := testenv.NewOIDCProvider(t)
+	key, _ := cfsign.GenerateKey("ecdsa")
+	dir := t.TempDir()
+	priv, _ := cfsign.MarshalPrivateKeyPEM(key)
+	pub, _ := cfsign.MarshalPublicKeyPEM(key.Public())
+	os.WriteFile(filepath.Join(dir, "priv.pem"), priv, 0o600)
+	os.WriteFile(filepath.Join(dir, "pub.pem"), pub, 0o644)
+	env := map[string]string{"DIR": dir, "ISSUER": idp.URL,
+		"MINIO_ENDPOINT": minio.Endpoint, "MINIO_KEY": minio.AccessKey, "MINIO_SECRET": minio.SecretKey}
+	g := startGateway(t, twoSignIns, env)
+	c := &signInClient{t: t, g: g, host: "intranet.test"}
+
+	resp, _ := c.get("/_gatehouse/login?rd=/www/", nil)
+	state := resp.Cookies()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	q := loc.Query()
+	code := idp.GrantCode(q.Get("code_challenge"), q.Get("nonce"), time.Now(), map[string]any{"email": "ana@corp.test"})
+	callback := "/_gatehouse/callback?" + url.Values{"code": {code}, "state": {q.Get("state")}}.Encode()
+	if resp, _ := c.get(callback, state); resp.StatusCode != 302 {
+		t.Fatalf("callback: %d", resp.StatusCode)
+	}
+
+	h := g.Config.Handler.(*gateway.Handler)
+	cfg, err := config.Parse("test.yaml", []byte(twoSignIns), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := gateway.BuildFrom(context.Background(), cfg, slog.New(slog.DiscardHandler), h.State())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Swap(next).Close()
+	t.Cleanup(func() { next.Close() })
+	resp, _ = c.get(callback, state)
+	if resp.StatusCode != 400 {
+		t.Errorf("callback replayed after a reload: %d", resp.StatusCode)
+	}
+	for _, ck := range resp.Cookies() {
+		if strings.HasPrefix(ck.Name, "CloudFront-") {
+			t.Errorf("cookie %s issued on a replayed callback", ck.Name)
+		}
 	}
 }

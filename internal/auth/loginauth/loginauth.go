@@ -60,6 +60,8 @@ type Options struct {
 	Now func() time.Time
 	// Pages renders the built-in pages; nil: unbranded pages.
 	Pages *pages.Set
+	// Spent remembers used sign-in states; nil: a new in-process Spent of its own.
+	Spent SpentStates
 }
 
 // Authenticator is the login authenticator and its endpoints. It is safe for concurrent
@@ -70,7 +72,7 @@ type Authenticator struct {
 	signed      *signedauth.Authenticator
 	key         crypto.Signer
 	sealer      *sealer
-	spent       spent
+	spent       SpentStates
 	returnHosts map[string]bool
 	hosts       []string // configured hosts, lower-case: the only ones signed for
 	log         *slog.Logger
@@ -129,6 +131,10 @@ func New(name string, cfg *config.LoginAuth, groups map[string]*config.KeyGroup,
 	}
 	if a.pages == nil {
 		a.pages = pages.New(config.Pages{})
+	}
+	a.spent = opts.Spent
+	if a.spent == nil {
+		a.spent = NewSpent()
 	}
 	for _, h := range cfg.ReturnHosts {
 		a.returnHosts[strings.ToLower(h)] = true
@@ -353,7 +359,7 @@ func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request, scheme,
 		a.fail(w, http.StatusBadRequest, pages.Failed, f.Return, "state parameter does not match the state cookie", nil)
 		return
 	}
-	if !a.spent.use(f.State, time.Unix(f.Expires, 0), now) {
+	if !a.spent.Use(f.State, time.Unix(f.Expires, 0), now) {
 		a.fail(w, http.StatusBadRequest, pages.Failed, f.Return, "state already used (replayed callback)", nil)
 		return
 	}

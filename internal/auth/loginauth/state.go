@@ -87,15 +87,27 @@ func (s *sealer) openBytes(v, purpose string) ([]byte, bool) {
 	return pt, err == nil
 }
 
-// spent remembers consumed states until they expire, so a state (and the code that came
-// with it) is accepted once even when a copy of the state cookie is replayed.
-type spent struct {
+// SpentStates remembers consumed sign-in states until they expire, so a state (and the
+// code that came with it) is accepted once even when a copy of the state cookie is
+// replayed. Use marks state as consumed and reports whether it was fresh; it must be
+// safe for concurrent use. States are random 256-bit values, so one SpentStates may
+// serve every login authenticator.
+type SpentStates interface {
+	Use(state string, expires, now time.Time) bool
+}
+
+// Spent is the in-process SpentStates. The gateway keeps one across reloads, so a
+// reload does not make a used callback usable again.
+type Spent struct {
 	mu   sync.Mutex
 	seen map[string]time.Time
 }
 
-// use marks state as consumed and reports whether it was fresh.
-func (s *spent) use(state string, expires, now time.Time) bool {
+// NewSpent returns an empty Spent.
+func NewSpent() *Spent { return &Spent{seen: map[string]time.Time{}} }
+
+// Use implements SpentStates.
+func (s *Spent) Use(state string, expires, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seen == nil {
