@@ -155,7 +155,10 @@ type report struct {
 	Reason    string            `json:"reason"`
 	Key       string            `json:"key,omitempty"`
 	Headers   map[string]string `json:"headers,omitempty"`
-	LoadError string            `json:"load_error,omitempty"`
+	// Object is what the route's response headers policy does to the object response,
+	// when the request would fetch one.
+	Object    *reportObject `json:"object_headers,omitempty"`
+	LoadError string        `json:"load_error,omitempty"`
 }
 
 type reportRoute struct {
@@ -165,6 +168,15 @@ type reportRoute struct {
 	Origin  string `json:"origin"`
 	Public  bool   `json:"public"`
 	Mode    string `json:"mode,omitempty"`
+}
+
+// reportObject is the route's response headers policy applied to an object response
+// whose origin sent no headers of its own.
+type reportObject struct {
+	Added          map[string]string `json:"added"`
+	Removed        []string          `json:"removed,omitempty"`
+	OriginMetadata []string          `json:"origin_metadata,omitempty"`
+	Private        bool              `json:"cache_control_private"`
 }
 
 type reportStep struct {
@@ -195,6 +207,13 @@ func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr erro
 	rep.Reason = p.Decision.Reason
 	if p.Cause != nil && !rep.Allowed {
 		rep.Reason = p.Cause.Error()
+	}
+	if p.Key != "" {
+		added, removed, meta := p.Route.Headers.Describe(p.Path, p.Key)
+		rep.Object = &reportObject{Added: map[string]string{}, Removed: removed, OriginMetadata: meta, Private: p.Route.Headers.Private}
+		for k, v := range added {
+			rep.Object.Added[k] = strings.Join(v, ", ")
+		}
 	}
 	if len(p.Header) > 0 {
 		rep.Headers = map[string]string{}
@@ -251,6 +270,29 @@ func (rep *report) print(w io.Writer) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		fmt.Fprintf(tw, "header\t%s: %s\n", k, rep.Headers[k])
+	}
+	if o := rep.Object; o != nil {
+		keys := make([]string, 0, len(o.Added))
+		for k := range o.Added {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			note := ""
+			if k == "Cache-Control" && o.Private {
+				note = " (merged with the origin's: public and s-maxage dropped)"
+			}
+			fmt.Fprintf(tw, "object header\t%s: %s%s\n", k, o.Added[k], note)
+		}
+		if _, set := o.Added["Cache-Control"]; !set && !o.Private {
+			fmt.Fprintf(tw, "object header\tCache-Control as the origin sends it (cache_control_private is off)\n")
+		}
+		if len(o.Removed) > 0 {
+			fmt.Fprintf(tw, "object removes\t%s\n", strings.Join(o.Removed, ", "))
+		}
+		if len(o.OriginMetadata) > 0 {
+			fmt.Fprintf(tw, "origin metadata\t%s passed on\n", strings.Join(o.OriginMetadata, ", "))
+		}
 	}
 	if rep.LoadError != "" {
 		fmt.Fprintf(tw, "warning\tsome sources did not load (their authenticators deny): %s\n", rep.LoadError)

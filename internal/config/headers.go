@@ -110,7 +110,7 @@ var fixedHeaders = map[string]string{
 	"Www-Authenticate":       "is set by the route's authenticators",
 	"Location":               "is set by gatehouse's redirects",
 	"Allow":                  "is set by gatehouse from the route's methods",
-	"Set-Cookie":             "must never be attached to objects that may be cached",
+	"Set-Cookie":             "would attach a cookie to objects that caches may keep",
 }
 
 // securityNames are the headers the security section owns.

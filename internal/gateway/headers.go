@@ -24,7 +24,7 @@ type ResponseHeaders struct {
 	// security holds the security headers, set on every response of the route.
 	security http.Header
 	custom   []config.CustomHeader // names canonical
-	remove   []string              // canonical names
+	remove   []string              // names as written
 	dispose  []disposition
 	// metadata are the allowed user metadata names (lower case, without x-amz-meta-);
 	// allMetadata: x-amz-meta-* was listed.
@@ -67,9 +67,8 @@ func newResponseHeaders(rc *config.Route) *ResponseHeaders {
 	for _, c := range rh.Custom {
 		p.custom = append(p.custom, config.CustomHeader{Name: http.CanonicalHeaderKey(c.Name), Value: c.Value, Override: c.Override})
 	}
-	for _, name := range rh.Remove {
-		p.remove = append(p.remove, http.CanonicalHeaderKey(name))
-	}
+	// Kept as written, for explain; Header.Del canonicalizes.
+	p.remove = append(p.remove, rh.Remove...)
 	for _, d := range rh.ContentDisposition {
 		pat, _ := route.Compile(d.Path) // validated
 		p.dispose = append(p.dispose, disposition{pattern: pat, filename: d.Filename != config.DispositionFilenameNone})
