@@ -46,6 +46,10 @@ type Server struct {
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownTimeout   time.Duration `yaml:"shutdown_timeout"`
+	// MaxConnections bounds the public listener's open connections; those above it are
+	// turned away (503 on plain HTTP). 0: half the process's open-file limit, read when
+	// serving starts.
+	MaxConnections int `yaml:"max_connections"`
 }
 
 // TLS enables HTTPS (and HTTP/2) on the public listener.

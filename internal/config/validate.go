@@ -97,6 +97,9 @@ func validateServer(c *collector, s *Server) {
 	positive(c, "server.read_header_timeout", s.ReadHeaderTimeout)
 	positive(c, "server.idle_timeout", s.IdleTimeout)
 	positive(c, "server.shutdown_timeout", s.ShutdownTimeout)
+	if s.MaxConnections < 0 {
+		c.addf("server.max_connections", "must be 0 (half the open-file limit) or a positive number, got %d", s.MaxConnections)
+	}
 }
 
 func validateOrigin(c *collector, p, name string, o *Origin) {

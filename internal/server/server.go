@@ -50,7 +50,9 @@ func Run(ctx context.Context, o Options) error {
 	h := gateway.NewHandler(st, o.Log, o.Access)
 	applyMemoryLimit(o.Log, cfg)
 
-	pub, err := net.Listen("tcp", cfg.Server.Listen)
+	maxConns := connectionLimit(o.Log, cfg.Server.MaxConnections)
+
+	raw, err := net.Listen("tcp", cfg.Server.Listen)
 	if err != nil {
 		st.Close()
 		return fmt.Errorf("server.listen: %w", err)
@@ -59,9 +61,26 @@ func Run(ctx context.Context, o Options) error {
 		Handler:           h,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 	}
+	if st.TLS != nil {
+		srv.TLSConfig = st.TLS.Clone()
+		if len(srv.TLSConfig.NextProtos) == 0 {
+			srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"} // as ServeTLS would
+		}
+	}
+	pub := publicListener(raw, listenerOptions{
+		TLS:              srv.TLSConfig,
+		HandshakeTimeout: cfg.Server.ReadHeaderTimeout,
+		MaxConns:         maxConns,
+		MaxHead:          maxHeaderBytes + 4096, // net/http's own limit, with its slack
+		OnRefuse:         logRefused(o.Log),
+		OnShed:           logShed(o.Log, maxConns),
+		OnHandshakeError: func(c net.Conn, err error) {
+			o.Log.Warn("TLS handshake error", "client", c.RemoteAddr().String(), "error", err.Error())
+		},
+	})
 	servers := []*http.Server{srv}
 	adminAddr := ""
 	var adm net.Listener
@@ -78,14 +97,8 @@ func Run(ctx context.Context, o Options) error {
 
 	errc := make(chan error, 2)
 	go func() {
-		var err error
-		if st.TLS != nil {
-			srv.TLSConfig = st.TLS // HTTP/2 is negotiated by ALPN
-			err = srv.ServeTLS(pub, "", "")
-		} else {
-			err = srv.Serve(pub)
-		}
-		errc <- err
+		// pub does the TLS handshake; HTTP/2 is negotiated by ALPN.
+		errc <- srv.Serve(pub)
 	}()
 	if adm != nil {
 		go func() { errc <- servers[1].Serve(adm) }()
@@ -173,7 +186,7 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 	old := h.Swap(st)
 	applyMemoryLimit(o.Log, old.Config, cfg)
 	if restartOnly(old.Config, cfg) {
-		o.Log.Warn("server.listen, server.tls, server timeouts, admin and log settings changed: they take effect on restart only")
+		o.Log.Warn("server.listen, server.tls, server timeouts, server.max_connections, admin and log settings changed: they take effect on restart only")
 	}
 	o.Log.Info("configuration reloaded", "routes", len(cfg.Routes), "origins", len(cfg.Origins))
 	// Requests that started on the old State may still be streaming from it.
@@ -188,7 +201,8 @@ func restartOnly(a, b *config.Config) bool {
 	sa, sb := a.Server, b.Server
 	return sa.Listen != sb.Listen || !reflect.DeepEqual(sa.TLS, sb.TLS) ||
 		sa.ReadHeaderTimeout != sb.ReadHeaderTimeout || sa.IdleTimeout != sb.IdleTimeout ||
-		sa.ShutdownTimeout != sb.ShutdownTimeout || a.Admin != b.Admin || a.Log != b.Log
+		sa.ShutdownTimeout != sb.ShutdownTimeout || sa.MaxConnections != sb.MaxConnections ||
+		a.Admin != b.Admin || a.Log != b.Log
 }
 
 func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger) {
