@@ -65,6 +65,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &he) {
 			he = &httpx.Error{Status: statusFor(r.Context(), err), Cause: err}
 		}
+		if he.Status == http.StatusServiceUnavailable && origin.FDExhausted(err) {
+			rec.Header().Set("Retry-After", "1") // shed load: come back when descriptors are free
+		}
 		if rec.Started() {
 			// The status line and part of the body are gone: the only honest thing left
 			// is to cut the connection so the client sees a truncated transfer.
@@ -154,6 +157,8 @@ func statusFor(ctx context.Context, err error) int {
 		return http.StatusRequestHeaderFieldsTooLarge
 	case errors.Is(err, origin.ErrBadRequest):
 		return http.StatusBadRequest
+	case origin.FDExhausted(err):
+		return http.StatusServiceUnavailable // gatehouse's own overload; ServeHTTP adds Retry-After
 	case ctx.Err() != nil:
 		return 499 // client closed the request; nobody reads this status
 	}

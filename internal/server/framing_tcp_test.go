@@ -8,6 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,9 +20,10 @@ import (
 )
 
 // framingServer runs gatehouse with one public route, /o/*, on a folder or (origin
-// "minio") on a MinIO bucket holding the same objects; tlsFiles adds server.tls. It
-// returns the listener's host:port.
-func framingServer(t *testing.T, originKind string, tlsFiles ...string) string {
+// "minio") on a MinIO bucket holding the same objects ("minio-no-reuse": through a proxy
+// that closes every connection after one response, so each origin request opens a new
+// one); tlsFiles adds server.tls.
+func framingServer(t *testing.T, originKind string, tlsFiles ...string) *running {
 	t.Helper()
 	var origin string
 	switch originKind {
@@ -29,10 +33,14 @@ func framingServer(t *testing.T, originKind string, tlsFiles ...string) string {
 			os.WriteFile(filepath.Join(dir, k), []byte(v), 0o644)
 		}
 		origin = fmt.Sprintf("{dir: {root: %q}}", dir)
-	case "minio":
+	case "minio", "minio-no-reuse":
 		m := startMinIO(t)
+		endpoint := m.Endpoint
+		if originKind == "minio-no-reuse" {
+			endpoint = closingProxy(t, endpoint)
+		}
 		origin = fmt.Sprintf("{s3: {bucket: %s, endpoint: %q, path_style: true, access_key_id: %s, secret_access_key: %s}}",
-			framingBucket, m.Endpoint, m.AccessKey, m.SecretKey)
+			framingBucket, endpoint, m.AccessKey, m.SecretKey)
 	}
 	tlsLine := ""
 	if len(tlsFiles) == 2 {
@@ -46,7 +54,22 @@ origins:
 routes:
   - {path: "/o/*", origin: o, strip_prefix: /o/, public: true}
 `, tlsLine, origin)), 0o644)
-	return strings.TrimPrefix(start(t, path).pub, "http://")
+	return start(t, path)
+}
+
+// closingProxy forwards to target and closes every client connection after one response.
+func closingProxy(t *testing.T, target string) string {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Connection", "close")
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL
 }
 
 type rawResponse struct {
@@ -131,7 +154,7 @@ var framingCases = []struct {
 func TestRegression_AmbiguousFramingSmuggles(t *testing.T) {
 	for _, origin := range []string{"dir", "minio"} {
 		t.Run(origin, func(t *testing.T) {
-			addr := framingServer(t, origin)
+			addr := strings.TrimPrefix(framingServer(t, origin).pub, "http://")
 			dial := func() (net.Conn, error) { return net.Dial("tcp", addr) }
 			for _, tc := range framingCases {
 				t.Run(tc.name, func(t *testing.T) {
@@ -146,7 +169,7 @@ func TestRegression_AmbiguousFramingSmuggles(t *testing.T) {
 // chosen by ALPN, while HTTP/2 keeps working on the same listener.
 func TestRegression_AmbiguousFramingSmugglesOverTLS(t *testing.T) {
 	cert, key := selfSigned(t)
-	addr := framingServer(t, "minio", cert, key)
+	addr := strings.TrimPrefix(framingServer(t, "minio", cert, key).pub, "http://")
 	dial := func() (net.Conn, error) {
 		return tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
 	}
