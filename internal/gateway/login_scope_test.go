@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"crypto"
 	"io"
 	"log/slog"
 	"net/http"
@@ -72,6 +73,22 @@ routes:
         - signed: {key_groups: [site]}
 `
 
+// loginKeys writes a new cookie-signing key pair to a folder as priv.pem and pub.pem.
+func loginKeys(t *testing.T) (string, crypto.Signer) {
+	t.Helper()
+	key, err := cfsign.GenerateKey("rsa")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	priv, _ := cfsign.MarshalPrivateKeyPEM(key)
+	pub, _ := cfsign.MarshalPublicKeyPEM(key.Public())
+	if os.WriteFile(filepath.Join(dir, "priv.pem"), priv, 0o600) != nil || os.WriteFile(filepath.Join(dir, "pub.pem"), pub, 0o644) != nil {
+		t.Fatal("writing the key pair")
+	}
+	return dir, key
+}
+
 // signInClient sends requests to the gateway as a browser on intranet.test would,
 // without following redirects.
 type signInClient struct {
@@ -141,15 +158,7 @@ func (c *signInClient) signIn(idp *testenv.OIDCProvider, loginPath, rd, email st
 func TestRegression_LoginCookiesOpenStricterRoute(t *testing.T) {
 	needMinIO(t)
 	idp := testenv.NewOIDCProvider(t)
-	key, err := cfsign.GenerateKey("rsa")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	priv, _ := cfsign.MarshalPrivateKeyPEM(key)
-	pub, _ := cfsign.MarshalPublicKeyPEM(key.Public())
-	os.WriteFile(filepath.Join(dir, "priv.pem"), priv, 0o600)
-	os.WriteFile(filepath.Join(dir, "pub.pem"), pub, 0o644)
+	dir, _ := loginKeys(t)
 	g := startGateway(t, twoSignIns, map[string]string{"DIR": dir, "ISSUER": idp.URL,
 		"MINIO_ENDPOINT": minio.Endpoint, "MINIO_KEY": minio.AccessKey, "MINIO_SECRET": minio.SecretKey})
 	c := &signInClient{t: t, g: g, host: "intranet.test"}
@@ -229,12 +238,7 @@ func TestRegression_LoginCookiesOpenStricterRoute(t *testing.T) {
 func TestRegression_ReloadForgetsSpentStates(t *testing.T) {
 	needMinIO(t)
 	idp := testenv.NewOIDCProvider(t)
-	key, _ := cfsign.GenerateKey("ecdsa")
-	dir := t.TempDir()
-	priv, _ := cfsign.MarshalPrivateKeyPEM(key)
-	pub, _ := cfsign.MarshalPublicKeyPEM(key.Public())
-	os.WriteFile(filepath.Join(dir, "priv.pem"), priv, 0o600)
-	os.WriteFile(filepath.Join(dir, "pub.pem"), pub, 0o644)
+	dir, _ := loginKeys(t)
 	env := map[string]string{"DIR": dir, "ISSUER": idp.URL,
 		"MINIO_ENDPOINT": minio.Endpoint, "MINIO_KEY": minio.AccessKey, "MINIO_SECRET": minio.SecretKey}
 	g := startGateway(t, twoSignIns, env)

@@ -3,8 +3,6 @@ package gateway_test
 import (
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,15 +16,7 @@ import (
 // are answered before routes.
 func TestLoginRoutes(t *testing.T) {
 	needMinIO(t)
-	key, err := cfsign.GenerateKey("rsa")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	priv, _ := cfsign.MarshalPrivateKeyPEM(key)
-	pub, _ := cfsign.MarshalPublicKeyPEM(key.Public())
-	os.WriteFile(filepath.Join(dir, "priv.pem"), priv, 0o600)
-	os.WriteFile(filepath.Join(dir, "pub.pem"), pub, 0o644)
+	dir, key := loginKeys(t)
 	g := startGateway(t, `
 key_groups:
   site:
