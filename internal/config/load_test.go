@@ -941,6 +941,8 @@ func TestParseServer(t *testing.T) {
 				{"server.idle_timeout", "idle_timeout:", "must be positive"},
 				{"server.shutdown_timeout", "shutdown_timeout:", "must be positive"},
 			}},
+		{name: "negative max_connections", src: withTop("server:\n  max_connections: -1\n"),
+			want: []wantErr{{"server.max_connections", "max_connections:", "must be 0 (half the open-file limit) or a positive number, got -1"}}},
 		{name: "log level and format", src: withTop("log:\n  level: verbose\n  format: xml\n"),
 			want: []wantErr{
 				{"log.level", "level:", `must be one of debug, info, warn, error, got "verbose"`},
