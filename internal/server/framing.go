@@ -83,7 +83,6 @@ type framer struct {
 	// The head being parsed. Heads are held until they end, so the caller passes the
 	// whole head again on every call; off is how far into it complete lines were parsed.
 	off     int
-	lines   int // lines parsed, empty leading lines included
 	reqLine bool
 	http10  bool
 	cl      int64 // Content-Length, -1 when absent
@@ -110,7 +109,7 @@ func newFramer(maxHead int) framer {
 }
 
 func (f *framer) resetHead() {
-	f.state, f.off, f.lines, f.reqLine = stHead, 0, 0, false
+	f.state, f.off, f.reqLine = stHead, 0, false
 	f.http10, f.cl, f.te, f.chunked, f.leading = false, -1, 0, false, 0
 }
 
@@ -172,7 +171,6 @@ func (f *framer) head(h []byte) (int, verdict) {
 			return 0, f.kill(refuse, "bare LF line end")
 		}
 		line := h[start : end-1]
-		f.lines++
 		switch {
 		case !f.reqLine && len(line) == 0:
 			if f.leading++; f.leading > maxLeadingCRLF {
