@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -53,8 +54,10 @@ func (c *Config) applyLoginDefaults() {
 		for _, i := range u.routes {
 			dirs = append(dirs, patternFolder(c.Routes[i].Path))
 		}
-		scope := commonFolder(dirs)
-		landing := patternLanding(c.Routes[u.routes[0]].Path)
+		// Cookie paths and signed resources are matched against the path as the browser
+		// sends it, percent-escaped; routes against the decoded path.
+		scope := escapePath(commonFolder(dirs))
+		landing := escapePath(patternLanding(c.Routes[u.routes[0]].Path))
 		for _, i := range u.routes {
 			for _, m := range c.Routes[i].Auth.Methods {
 				if m == nil || m.Login == nil || m.Login.LoginPath != u.cfg.LoginPath {
@@ -70,6 +73,8 @@ func (c *Config) applyLoginDefaults() {
 		}
 	}
 }
+
+func escapePath(p string) string { return (&url.URL{Path: p}).EscapedPath() }
 
 // patternFolder is the folder a route pattern lies in: its text before the first
 // wildcard, up to and including the last '/'. "/www/*" -> "/www/", "/docs" -> "/".
@@ -159,8 +164,8 @@ func trustsKey(m *AuthMethod, keyID string, groups map[string]*KeyGroup) string 
 }
 
 // cookieResourcePath is the path part of the resource a sign-in's cookies are signed
-// for. A host part with wildcards may also stand for '/' and more, so it counts as
-// covering every path.
+// for, as a pattern on the escaped request path (route.OverlapURL). A host part with
+// wildcards may also stand for '/' and more, so it counts as covering every path.
 func cookieResourcePath(l *LoginAuth) string {
 	if l.CookieResource == "" {
 		return l.CookiePath + "*"
@@ -176,10 +181,14 @@ func cookieResourcePath(l *LoginAuth) string {
 	return "/" + path
 }
 
-// landingProblem says why path cannot be a landing page: no route matches it, or the
-// first route that does (first match wins) has no index document for a folder path.
-// "" when a route serves it.
-func landingProblem(cfg *Config, path string) string {
+// landingProblem says why path (percent-escaped, as in a URL) cannot be a landing page:
+// no route matches it, or the first route that does (first match wins) has no index
+// document for a folder path. "" when a route serves it.
+func landingProblem(cfg *Config, escaped string) string {
+	path, err := url.PathUnescape(escaped)
+	if err != nil {
+		return fmt.Sprintf("%q is not a valid URL path: %v", escaped, err)
+	}
 	for i, r := range cfg.Routes {
 		if r == nil {
 			continue

@@ -178,3 +178,24 @@ routes:
 		}
 	}
 }
+
+// TestRegression_EscapedCookieResourceOpensStricterRoute: the scope check compared the
+// resource, which is matched against the path as sent (percent-escaped), with route
+// patterns, which match the decoded path, as if both were one string; so a resource for
+// "/%62oss/*" passed check and its cookies opened the route "/boss/*". Default cookie
+// paths are escaped as browsers send them.
+func TestRegression_EscapedCookieResourceOpensStricterRoute(t *testing.T) {
+	_, err := parseLogins(t, "            cookie_resource: http*://intranet.example.com/%62oss/*", "")
+	if want := `routes[0].auth.methods[0].login.key_id: cookies issued by this sign-in (key K1, resource path "/%62oss/*") would also open routes[1] ("/boss/*")`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+	y := strings.Replace(strings.Replace(twoLogins, "WWW", "", 1), "BOSS", "", 1)
+	y = strings.Replace(y, "/www/*", "/team docs/*", 1)
+	cfg, err := config.Parse("t.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := cfg.Routes[0].Auth.Methods[0].Login; l.CookiePath != "/team%20docs/" || l.LandingPath != "/team%20docs/" {
+		t.Errorf("cookie_path %q, landing_path %q: want /team%%20docs/", l.CookiePath, l.LandingPath)
+	}
+}

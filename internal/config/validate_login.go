@@ -146,7 +146,9 @@ func sameHost(a, b, scheme string) bool {
 }
 
 // NormalHost lower-cases a host[:port] and drops the scheme's default port, as browsers
-// do in the Host header.
+// do in the Host header. It is the one normalisation of hosts for signing (the login
+// authenticator) and verifying (the signed authenticator), so issued cookies always
+// cover what is checked.
 func NormalHost(h, scheme string) string {
 	h = strings.ToLower(h)
 	switch {

@@ -1,88 +1,124 @@
 package route
 
-// tok is one element of a pattern: a literal rune, '?' (any one rune) or '*' (any run of
-// runes, the empty run included).
-type tok struct {
-	kind byte // 'l' literal, '?' one rune, '*' any run
-	r    rune
-}
-
-func tokens(p string) []tok {
-	out := make([]tok, 0, len(p))
-	for _, r := range p {
-		switch r {
-		case '*':
-			out = append(out, tok{kind: '*'})
-		case '?':
-			out = append(out, tok{kind: '?'})
-		default:
-			out = append(out, tok{kind: 'l', r: r})
-		}
-	}
-	return out
-}
-
-// Overlap reports whether some path matches both patterns (the pattern syntax of
-// Compile: '*' any run of characters, '?' one character). "*" overlaps everything.
+// OverlapURL reports whether a request can be both covered by a CloudFront resource
+// path and routed by a route pattern: whether some escaped request path E (with or
+// without "?" and a query) matches resourcePath, while the decoded path of E matches
+// routePattern. The two live in different spaces: a signed resource is matched against
+// the path as the client sent it, percent-escapes and all (signedauth uses
+// URL.EscapedPath, which is always ASCII), and a route against the decoded path. So
+// "/%62oss/x" is covered by the resource "/%62oss/*" and routed by "/boss/*".
 //
-// It decides the intersection of the two patterns exactly, by walking both at once: a
-// state is a position in each, '*' may match nothing (skip it) or one more character,
-// and two positions may advance together when some character satisfies both. There are
-// at most (len(a)+1)*(len(b)+1) states, each visited once.
-func Overlap(a, b string) bool { return overlap(tokens(a), tokens(b)) }
-
-// OverlapURL reports whether a CloudFront resource's path part (pattern syntax, matched
-// against the path and, when there is one, "?" and the query) can match a request whose
-// path matches routePattern (matched against the path alone). It is Overlap, with the
-// route side allowed to continue with a literal '?' and any query.
+// It answers by walking both patterns over E one byte at a time: the resource side
+// needs E's byte to fit its element (a literal byte, '?' one byte, '*' any run); the
+// route side reads E as it decodes, each of its literals written plain or as a
+// %XX escape (either case of hex), its '?' (one character) as one plain byte or one or
+// more escapes, its '*' as anything. After the route's end, E may go on with '?' and a
+// query. The states are positions in each pattern and in an escape, each visited once.
+// The answer errs only towards true: a '?' of the route may stand for more than one
+// character.
 func OverlapURL(resourcePath, routePattern string) bool {
-	a, b := tokens(resourcePath), tokens(routePattern)
-	if overlap(a, b) {
-		return true
+	r, p := resourcePath, routePattern
+	type state struct {
+		i, j int  // positions in r and p
+		sub  int  // 0 outside an escape; 1 after its '%'; 2 after its first hex digit
+		q    bool // in the query: p has been matched, anything may follow
 	}
-	return overlap(a, append(b, tok{kind: 'l', r: '?'}, tok{kind: '*'}))
-}
-
-func overlap(a, b []tok) bool {
-	w := len(b) + 1
-	seen := make([]bool, (len(a)+1)*w)
-	var stack [][2]int
-	push := func(i, j int) {
-		if !seen[i*w+j] {
-			seen[i*w+j] = true
-			stack = append(stack, [2]int{i, j})
+	seen := map[state]bool{}
+	var stack []state
+	push := func(s state) {
+		if !seen[s] {
+			seen[s] = true
+			stack = append(stack, s)
 		}
 	}
-	push(0, 0)
+	// fits reports whether the resource element at i can take byte class c, and where
+	// it goes then.
+	fits := func(i int, c class) (int, bool) {
+		if i >= len(r) {
+			return 0, false
+		}
+		switch r[i] {
+		case '*':
+			return i, true
+		case '?':
+			return i + 1, true
+		}
+		return i + 1, c.has(r[i])
+	}
+	push(state{})
 	for len(stack) > 0 {
-		i, j := stack[len(stack)-1][0], stack[len(stack)-1][1]
+		s := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		if i == len(a) && j == len(b) {
+		if s.i == len(r) && (s.q || s.j == len(p) && s.sub == 0) {
 			return true
 		}
-		// '*' matching the empty run.
-		if i < len(a) && a[i].kind == '*' {
-			push(i+1, j)
+		if s.i < len(r) && r[s.i] == '*' {
+			push(state{s.i + 1, s.j, s.sub, s.q})
 		}
-		if j < len(b) && b[j].kind == '*' {
-			push(i, j+1)
+		step := func(c class, next state) {
+			if ni, ok := fits(s.i, c); ok {
+				next.i = ni
+				push(next)
+			}
 		}
-		// One character consumed by both.
-		if i < len(a) && j < len(b) && compatible(a[i], b[j]) {
-			ni, nj := i+1, j+1
-			if a[i].kind == '*' {
-				ni = i
+		switch {
+		case s.q:
+			step(anyASCII, s)
+		case s.sub == 0 && s.j == len(p):
+			step(only('?'), state{j: s.j, q: true})
+		case s.sub == 0 && p[s.j] == '*':
+			push(state{s.i, s.j + 1, 0, false})
+			step(anyASCII, state{j: s.j})
+		case s.sub == 0 && p[s.j] == '?':
+			step(plainASCII, state{j: s.j + 1})
+			step(only('%'), state{j: s.j, sub: 1})
+		case s.sub == 0:
+			if b := p[s.j]; b < 0x80 && b != '%' {
+				step(only(b), state{j: s.j + 1})
 			}
-			if b[j].kind == '*' {
-				nj = j
+			step(only('%'), state{j: s.j, sub: 1})
+		case p[s.j] == '?':
+			// Any escaped byte; a character may take several, so after one the route's
+			// '?' may be done or go on.
+			if s.sub == 1 {
+				step(hexDigit, state{j: s.j, sub: 2})
+			} else {
+				step(hexDigit, state{j: s.j + 1})
+				step(hexDigit, state{j: s.j})
 			}
-			push(ni, nj)
+		default:
+			b := p[s.j]
+			if s.sub == 1 {
+				step(hexOf(b>>4), state{j: s.j, sub: 2})
+			} else {
+				step(hexOf(b&15), state{j: s.j + 1})
+			}
 		}
 	}
 	return false
 }
 
-// compatible reports whether one character can satisfy both elements.
-func compatible(x, y tok) bool {
-	return x.kind != 'l' || y.kind != 'l' || x.r == y.r
+// class is a set of ASCII bytes.
+type class [2]uint64
+
+func (c class) has(b byte) bool { return b < 128 && c[b>>6]&(1<<(b&63)) != 0 }
+
+func only(bs ...byte) class {
+	var c class
+	for _, b := range bs {
+		c[b>>6] |= 1 << (b & 63)
+	}
+	return c
+}
+
+var (
+	anyASCII   = class{^uint64(0), ^uint64(0)}
+	plainASCII = class{anyASCII[0] &^ only('%')[0], anyASCII[1]}
+	hexDigit   = only([]byte("0123456789abcdefABCDEF")...)
+)
+
+// hexOf is the class of the hex digit for nibble n, in either case.
+func hexOf(n byte) class {
+	const lower, upper = "0123456789abcdef", "0123456789ABCDEF"
+	return only(lower[n], upper[n])
 }

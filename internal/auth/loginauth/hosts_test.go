@@ -2,16 +2,20 @@ package loginauth
 
 import (
 	"context"
+	"crypto"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/cfsign"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
@@ -100,23 +104,77 @@ func TestRegression_HostHeaderChoosesCookieScope(t *testing.T) {
 	}
 }
 
-// TestRegression_LoginCookiesOpenOtherHosts: the cookies a sign-in issues verify only on
-// the configured hosts, even when signed for a wider resource.
+// TestRegression_LoginCookiesOpenOtherHosts: a sign-in accepts only the cookies it
+// issues today: on a configured host, with the resource it signs for that host. Cookies
+// a "Host: *" sign-in used to get (resource http*://*/*), cookies from before
+// cookie_path was scoped (http*://HOST/*), canned-policy cookies and signed URLs made
+// with the same key are refused, on every host.
 func TestRegression_LoginCookiesOpenOtherHosts(t *testing.T) {
-	h := newHarness(t, nil)
-	cookies, err := cfsign.SignCookies("KLOGIN0000001", h.a.key, cfsign.SignOptions{Resource: "http*://*/*", Expires: h.now.Add(3600e9)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for host, want := range map[string]bool{"site.test": true, "other.test": false} {
-		r := httptest.NewRequest("GET", "https://"+host+"/www/a", nil)
+	h := newHarness(t, func(l *config.LoginAuth) { l.CookiePath = "/www/" })
+	auth := func(host, target string, cookies []*http.Cookie) error {
+		r := httptest.NewRequest("GET", "https://"+host+target, nil)
 		for _, c := range cookies {
 			r.AddCookie(c)
 		}
 		_, err := h.a.Authenticate(context.Background(), &policy.Request{HTTP: r, Scheme: "https"})
-		if (err == nil) != want {
-			t.Errorf("host %s: err %v, want allowed=%v", host, err, want)
+		return err
+	}
+	sign := func(resource string) []*http.Cookie {
+		c, err := cfsign.SignCookies("KLOGIN0000001", h.a.key, cfsign.SignOptions{Resource: resource, Expires: h.now.Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
 		}
+		return c
+	}
+	if err := auth("site.test", "/www/a", sign("http*://site.test/www/*")); err != nil {
+		t.Errorf("the sign-in's own cookies refused: %v", err)
+	}
+	for _, c := range []struct{ host, resource string }{
+		{"other.test", "http*://site.test/www/*"},
+		{"site.test", "http*://*/*"},
+		{"other.test", "http*://*/*"},
+		{"site.test", "http*://site.test/*"},
+		{"site.test", "https://site.test/www/*"},
+	} {
+		err := auth(c.host, "/www/a", sign(c.resource))
+		if err == nil || !errors.Is(err, policy.ErrForbidden) {
+			t.Errorf("cookies for %s on %s: %v", c.resource, c.host, err)
+		} else if c.host == "site.test" && !strings.Contains(err.Error(), "not the cookies this sign-in issues") {
+			t.Errorf("cookies for %s refused for another reason: %v", c.resource, err) // the signature must verify
+		}
+	}
+	exp := h.now.Add(time.Hour)
+	sig, err := cfsign.Sign(cfsign.CannedPolicyJSON("https://site.test/www/a", exp), h.a.key, crypto.SHA1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canned := []*http.Cookie{{Name: cfsign.CookieExpires, Value: strconv.FormatInt(exp.Unix(), 10)},
+		{Name: cfsign.CookieSignature, Value: sig}, {Name: cfsign.CookieKeyPairID, Value: "KLOGIN0000001"}}
+	if err := auth("site.test", "/www/a", canned); err == nil || !strings.Contains(err.Error(), "not the cookies this sign-in issues") {
+		t.Errorf("canned-policy cookies: %v", err)
+	}
+	u, err := cfsign.SignURL("https://site.test/www/a", "KLOGIN0000001", h.a.key, cfsign.SignOptions{Expires: h.now.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, _ := url.Parse(u)
+	if err := auth("site.test", pu.RequestURI(), nil); err == nil || !strings.Contains(err.Error(), "not the cookies this sign-in issues") {
+		t.Errorf("a signed URL: %v", err)
+	}
+}
+
+// TestRegression_LogoutLeavesOldCookies: cookies issued before cookie_path was scoped
+// were set on "/"; sign-out clears both.
+func TestRegression_LogoutLeavesOldCookies(t *testing.T) {
+	h := newHarness(t, func(l *config.LoginAuth) { l.CookiePath = "/www/" })
+	paths := map[string]int{}
+	for _, c := range h.serve("/_gatehouse/logout").Cookies() {
+		if c.MaxAge < 0 {
+			paths[c.Path]++
+		}
+	}
+	if paths["/www/"] != 6 || paths["/"] != 6 {
+		t.Errorf("cleared per path: %v, want 6 on /www/ and 6 on /", paths)
 	}
 }
 

@@ -4,8 +4,15 @@
 // nonce against the configured provider, verifies the ID token, applies the access
 // rules, and issues CloudFront-format signed cookies (cfsign.SignCookies) before
 // redirecting back to the page the visitor asked for. Authenticate then accepts exactly
-// those cookies (through the signed authenticator), so the same cookies would also work
-// on a CloudFront distribution trusting the same key group.
+// those cookies: verified by the signed authenticator on a configured host, and with the
+// very policy resource this sign-in issues (not another sign-in's sharing the key, nor
+// a signed URL). The same cookies would also work on a CloudFront distribution trusting
+// the same key group.
+//
+// What the cookies open is scoped to what the sign-in protects: the resource ends in
+// cookie_path (by default the folder of its routes), hosts come from configuration, and
+// `gatehouse check` refuses scopes that reach a route where another authenticator
+// trusts the same key (config.validateLoginScopes).
 //
 // Flow (all under the configured paths, /_gatehouse/ by default):
 //
@@ -205,19 +212,30 @@ func (a *Authenticator) Name() string { return a.name }
 // Config returns the authenticator's configuration (read only).
 func (a *Authenticator) Config() *config.LoginAuth { return a.cfg }
 
-// Authenticate accepts the signed cookies this authenticator issues (and signed URLs
-// made with the same key group). No cookies is policy.ErrNoCredentials; cookies that do
-// not verify (expired, other path, altered) are policy.ErrForbidden.
+// Authenticate accepts exactly the signed cookies this authenticator issues: verified
+// with its key group, on a configured host, with the policy resource it signs for that
+// host today. So cookies from another sign-in sharing the key, cookies issued under an
+// older, wider scope, and signed URLs are refused. No cookies is
+// policy.ErrNoCredentials; cookies that do not verify (expired, other path, altered,
+// another resource) are policy.ErrForbidden.
 func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*policy.Identity, error) {
-	id, err := a.signed.Authenticate(ctx, r)
+	res, err := a.signed.Verify(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	id.Source = "login"
-	if r.HTTP != nil {
-		id.Display = a.signedInUser(r.HTTP)
+	host, _ := a.host(r.HTTP, signedauth.Scheme(r)) // Verify refused other hosts
+	if !res.FromCookies || res.Canned || res.Policy.Resource != a.resource(host) {
+		return nil, fmt.Errorf("%w: not the cookies this sign-in issues (resource %q)", policy.ErrForbidden, clip(res.Policy.Resource))
 	}
-	return id, nil
+	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "login", Display: a.signedInUser(r.HTTP)}, nil
+}
+
+// resource is the policy resource this sign-in signs for a configured host.
+func (a *Authenticator) resource(host string) string {
+	if a.cfg.CookieResource != "" {
+		return a.cfg.CookieResource
+	}
+	return "http*://" + host + a.cfg.CookiePath + "*"
 }
 
 // Paths returns the login, callback and logout paths this authenticator serves.
@@ -457,12 +475,8 @@ func (a *Authenticator) check(claims map[string]any) error {
 // issue signs the cookie set for a configured host (never the request's Host text) and
 // the cookie path, and adds the user cookie that names who signed in, for the log.
 func (a *Authenticator) issue(host, who string, now time.Time) ([]*http.Cookie, error) {
-	res := a.cfg.CookieResource
-	if res == "" {
-		res = "http*://" + host + a.cfg.CookiePath + "*"
-	}
 	exp := now.Add(a.cfg.CookieLifetime)
-	cookies, err := cfsign.SignCookies(a.cfg.KeyID, a.key, cfsign.SignOptions{Resource: res, Expires: exp})
+	cookies, err := cfsign.SignCookies(a.cfg.KeyID, a.key, cfsign.SignOptions{Resource: a.resource(host), Expires: exp})
 	if err != nil {
 		return nil, err
 	}
@@ -492,6 +506,13 @@ func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
 		c := &http.Cookie{Name: n, Value: "", MaxAge: -1}
 		a.scope(c)
 		http.SetCookie(w, c)
+		if c.Path != "/" {
+			// Cookies issued before cookie_path defaulted to the sign-in's folder
+			// were set on "/": clear those too.
+			old := *c
+			old.Path = "/"
+			http.SetCookie(w, &old)
+		}
 	}
 	w.Header().Set("Clear-Site-Data", `"cache"`)
 	ret := a.returnTo(r.URL.Query().Get("rd"))

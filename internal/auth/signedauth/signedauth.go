@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/cfsign"
@@ -49,7 +48,7 @@ type Options struct {
 // use and immutable: a configuration reload builds a new one (with a new cache).
 type Authenticator struct {
 	name     string
-	hosts    map[string]bool // normalised; empty: any host
+	hosts    map[string]map[string]bool // scheme -> hosts normalised for it (config.NormalHost); nil: any host
 	cookies  bool
 	verifier *cfsign.Verifier
 	now      func() time.Time
@@ -104,11 +103,11 @@ func New(name string, cfg *config.SignedAuth, groups map[string]*config.KeyGroup
 		a.now = time.Now
 	}
 	if len(cfg.Hosts) > 0 {
-		a.hosts = make(map[string]bool, len(cfg.Hosts))
-		for _, h := range cfg.Hosts {
-			h = strings.ToLower(h)
-			h = strings.TrimSuffix(strings.TrimSuffix(h, ":443"), ":80")
-			a.hosts[h] = true
+		a.hosts = map[string]map[string]bool{"http": {}, "https": {}}
+		for scheme, set := range a.hosts {
+			for _, h := range cfg.Hosts {
+				set[config.NormalHost(h, scheme)] = true
+			}
 		}
 	}
 	return a, nil
@@ -144,9 +143,19 @@ func (d *denied) Unwrap() []error { return []error{policy.ErrForbidden, d.err} }
 
 // Authenticate verifies the request's signed URL parameters or, when there are none and
 // cookies are enabled, its CloudFront-* cookies.
-func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*policy.Identity, error) {
+func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*policy.Identity, error) {
+	res, err := a.Verify(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "signed"}, nil
+}
+
+// Verify is Authenticate returning what allowed the request: the key, the policy, and
+// whether it came from cookies. Errors are Authenticate's.
+func (a *Authenticator) Verify(_ context.Context, r *policy.Request) (cfsign.Result, error) {
 	if r == nil || r.HTTP == nil || r.HTTP.URL == nil {
-		return nil, fmt.Errorf("%w (no request)", policy.ErrNoCredentials)
+		return cfsign.Result{}, fmt.Errorf("%w (no request)", policy.ErrNoCredentials)
 	}
 	req := r.HTTP
 	qc, qerr := cfsign.QueryCredentials(req.URL.RawQuery)
@@ -155,21 +164,15 @@ func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*pol
 		cc = cfsign.CookieCredentials(req.Cookies())
 	}
 	if qerr == nil && qc.Empty() && cc.Empty() {
-		return nil, fmt.Errorf("%w (no signed URL parameters or CloudFront cookies)", policy.ErrNoCredentials)
+		return cfsign.Result{}, fmt.Errorf("%w (no signed URL parameters or CloudFront cookies)", policy.ErrNoCredentials)
 	}
 	if qerr != nil {
-		return nil, &denied{qerr}
+		return cfsign.Result{}, &denied{qerr}
 	}
-	scheme := r.Scheme
-	if scheme != "http" && scheme != "https" {
-		scheme = "http"
-		if req.TLS != nil {
-			scheme = "https"
-		}
-	}
-	host := NormalHost(req.Host, scheme)
-	if a.hosts != nil && !a.hosts[host] {
-		return nil, &denied{fmt.Errorf("host %q not signed for", clip(host))}
+	scheme := Scheme(r)
+	host := config.NormalHost(req.Host, scheme)
+	if a.hosts != nil && !a.hosts[scheme][host] {
+		return cfsign.Result{}, &denied{fmt.Errorf("host %q not signed for", clip(host))}
 	}
 	path := req.URL.EscapedPath()
 	if path == "" {
@@ -183,23 +186,21 @@ func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*pol
 		Resource: resource, Query: qc, Cookies: cc, Client: r.Client, Now: a.now(),
 	})
 	if err != nil {
-		return nil, &denied{err}
+		return cfsign.Result{}, &denied{err}
 	}
-	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "signed"}, nil
+	return res, nil
 }
 
-// NormalHost lower-cases a Host header and drops the scheme's default port, as browsers
-// do when they send it. It is how the signed resource's host is rebuilt; the login
-// authenticator uses it too, so the cookies it issues cover what this one checks.
-func NormalHost(h, scheme string) string {
-	h = strings.ToLower(h)
-	switch {
-	case scheme == "https" && strings.HasSuffix(h, ":443"):
-		return strings.TrimSuffix(h, ":443")
-	case scheme == "http" && strings.HasSuffix(h, ":80"):
-		return strings.TrimSuffix(h, ":80")
+// Scheme is how the client reached gatehouse: r.Scheme (the gateway resolves a trusted
+// proxy's forwarded proto), else from the connection.
+func Scheme(r *policy.Request) string {
+	if r.Scheme == "http" || r.Scheme == "https" {
+		return r.Scheme
 	}
-	return h
+	if r.HTTP != nil && r.HTTP.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 func clip(s string) string {
