@@ -57,7 +57,7 @@ var _ origin.Origin = (*Origin)(nil)
 // long an entry is fresh when it is stored or revalidated.
 func (s *Store) Wrap(originName string, next origin.Origin, p Policy) *Origin {
 	return &Origin{next: next, name: originName, policy: p, store: s, flight: s.flightFor(),
-		breaker: s.breakerFor(originName), now: time.Now}
+		breaker: s.breakerFor(originName), now: s.now}
 }
 
 // Next is the wrapped origin.

@@ -87,7 +87,9 @@ type Store struct {
 	flights flight
 	// breakers holds one *breaker per origin name; it outlives reloads with the Store.
 	breakers sync.Map
-	Stats    Stats
+	// clock, when set, replaces time.Now for the decorators (see SetClock).
+	clock atomic.Pointer[func() time.Time]
+	Stats Stats
 }
 
 // NewStore makes a Store. With a disk tier, the disk's index is rebuilt by scanning its
@@ -120,6 +122,22 @@ func NewStore(opt Options) (*Store, error) {
 		}
 	}
 	return s, nil
+}
+
+// SetClock makes every decorator of the Store read the time from now instead of
+// time.Now: entry ages and TTLs, stale-if-error windows and the origin breakers'
+// intervals (not the disk tier's access times, nor origins' own timeouts). It is for
+// tests that drive a whole gateway against a real origin, where testing/synctest cannot
+// run (network I/O); it is a method rather than an Options field because Options are
+// compared to decide whether a reload keeps the Store. Safe to call while serving.
+func (s *Store) SetClock(now func() time.Time) { s.clock.Store(&now) }
+
+// now is the Store's clock: time.Now unless SetClock replaced it.
+func (s *Store) now() time.Time {
+	if f := s.clock.Load(); f != nil {
+		return (*f)()
+	}
+	return time.Now()
 }
 
 // Options returns the options the Store was made with.
