@@ -198,13 +198,14 @@ func TestRegression_S3ComparesETagListsAsOneString(t *testing.T) {
 	}
 }
 
-// fakeS3 answers every request with the S3 error status and code it is given (HEAD
-// without a body, as S3 does) and counts requests by method.
+// fakeS3 answers every request with the S3 error status, code and ArgumentName it is
+// given (HEAD without a body, as S3 does) and counts requests by method.
 type fakeS3 struct {
 	*httptest.Server
 	mu     sync.Mutex
 	status int
 	code   string
+	arg    string
 	calls  map[string]int
 }
 
@@ -212,29 +213,35 @@ func newFakeS3(t *testing.T) *fakeS3 {
 	f := &fakeS3{calls: map[string]int{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
-		status, code := f.status, f.code
+		status, code, arg := f.status, f.code, f.arg
 		f.calls[r.Method]++
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(status)
 		if r.Method != http.MethodHead && code != "" {
-			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>refused</Message><RequestId>1</RequestId></Error>`, code)
+			if arg != "" {
+				arg = "<ArgumentName>" + arg + "</ArgumentName><ArgumentValue>v</ArgumentValue>"
+			}
+			fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>refused</Message>%s<RequestId>1</RequestId></Error>`, code, arg)
 		}
 	}))
 	t.Cleanup(f.Close)
 	return f
 }
 
-func (f *fakeS3) set(status int, code string) {
+func (f *fakeS3) set(status int, code, arg string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.status, f.code, f.calls = status, code, map[string]int{}
+	f.status, f.code, f.arg, f.calls = status, code, arg, map[string]int{}
 }
 
 // TestRegression_OriginRefusalsOfTheRequestAnswer502: whatever request-caused refusal an
 // S3-compatible service still sends (its limits may be lower than gatehouse's) is the
 // client's 4xx, on GET and on HEAD (whose error has no body: the code is learnt from a
-// one-byte GET). Refusals of the origin's own setup stay 502.
+// one-byte GET). Refusals of the origin's own setup stay 502, InvalidArgument included
+// when its ArgumentName is not a header the client sent (it was 400 whatever it named:
+// a bucket needing Signature Version 4 for KMS looked like a client error to readiness,
+// the cache's stale serving and its breaker).
 func TestRegression_OriginRefusalsOfTheRequestAnswer502(t *testing.T) {
 	f := newFakeS3(t)
 	g := startGateway(t, `
@@ -247,33 +254,41 @@ routes:
 	for _, tc := range []struct {
 		status int
 		code   string
+		arg    string // the error's ArgumentName
 		want   int
+		head   int // the HEAD's status when not want
 	}{
-		{400, "KeyTooLongError", 414},
-		{400, "MetadataTooLarge", 431},
-		{400, "RequestHeaderSectionTooLarge", 431},
-		{400, "InvalidArgument", 400},
-		{400, "XMinioInvalidObjectName", 404},
-		{400, "InvalidObjectName", 404},
-		{414, "", 414},
-		{431, "", 431},
+		{400, "KeyTooLongError", "", 414, 0},
+		{400, "MetadataTooLarge", "", 431, 0},
+		{400, "RequestHeaderSectionTooLarge", "", 431, 0},
+		{400, "InvalidArgument", "If-None-Match", 400, 0},
+		{400, "InvalidArgument", "if-modified-since", 400, 0},
+		// The HEAD's one-byte GET sent that Range itself, the HEAD none.
+		{400, "InvalidArgument", "Range", 400, 502},
+		{400, "XMinioInvalidObjectName", "", 404, 0},
+		{400, "InvalidObjectName", "", 404, 0},
+		{414, "", "", 414, 0},
+		{431, "", "", 431, 0},
 		// The origin's setup, not the request: still an outage.
-		{400, "ExpiredToken", 502},
-		{400, "AuthorizationHeaderMalformed", 502},
-		{400, "InvalidBucketName", 502},
-		{400, "SomethingNew", 502},
-		// (HEAD: 404, as documented: a bodiless 403 is what S3 sends for a missing key
-		// without s3:ListBucket.)
-		{403, "InvalidAccessKeyId", 502},
-		{403, "SignatureDoesNotMatch", 502},
+		{400, "InvalidArgument", "", 502, 0},
+		{400, "InvalidArgument", "Authorization", 502, 0}, // KMS objects need SigV4
+		{400, "InvalidArgument", "x-amz-request-payer", 502, 0},
+		{400, "ExpiredToken", "", 502, 0},
+		{400, "AuthorizationHeaderMalformed", "", 502, 0},
+		{400, "InvalidBucketName", "", 502, 0},
+		{400, "SomethingNew", "", 502, 0},
+		// HEAD: 404, as documented: a bodiless 403 is what S3 sends for a missing key
+		// without s3:ListBucket.
+		{403, "InvalidAccessKeyId", "", 502, 404},
+		{403, "SignatureDoesNotMatch", "", 502, 404},
 	} {
-		t.Run(fmt.Sprintf("%d %s", tc.status, tc.code), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%d %s %s", tc.status, tc.code, tc.arg), func(t *testing.T) {
 			for _, method := range []string{"GET", "HEAD"} {
-				f.set(tc.status, tc.code)
+				f.set(tc.status, tc.code, tc.arg)
 				resp, body := send(t, g, method, "/k.txt")
 				want := tc.want
-				if method == "HEAD" && tc.status == 403 {
-					want = 404
+				if method == "HEAD" && tc.head != 0 {
+					want = tc.head
 				}
 				if resp.StatusCode != want {
 					t.Errorf("%s: status %d, want %d", method, resp.StatusCode, want)

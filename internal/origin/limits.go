@@ -33,8 +33,8 @@ var (
 	// headers as too large (S3's MetadataTooLarge). The gateway answers 431.
 	ErrHeaderTooLarge = errors.New("request header fields too large")
 	// ErrBadRequest: the origin refused something the client sent as invalid (S3's
-	// InvalidArgument). It is the client's doing, not an outage: the gateway answers
-	// 400.
+	// InvalidArgument naming Range or a precondition header). It is the client's doing,
+	// not an outage: the gateway answers 400.
 	ErrBadRequest = errors.New("request refused by the origin as invalid")
 )
 

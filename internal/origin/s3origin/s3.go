@@ -1,6 +1,7 @@
 // Package s3origin serves objects from an S3 bucket on AWS or any S3-compatible service
 // (MinIO, R2, Ceph) through aws-sdk-go-v2. Range and preconditions are passed to S3, so
-// one request costs one S3 call; bodies are streamed, never buffered.
+// one request costs one S3 call, except for preconditions S3 cannot evaluate, which cost
+// a HeadObject first (see Bucket.Get); bodies are streamed, never buffered.
 package s3origin
 
 import (
@@ -84,6 +85,7 @@ func New(ctx context.Context, c *config.S3Origin, timeout time.Duration) (*Bucke
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 		o.UsePathStyle = c.PathStyle
+		o.APIOptions = append(o.APIOptions, addArgumentMiddleware)
 	})
 	return &Bucket{client: client, bucket: c.Bucket, timeout: timeout}, nil
 }
@@ -140,17 +142,46 @@ func (b *Bucket) Head(ctx context.Context, key string, cond origin.Conditions) (
 	return info, nil
 }
 
-// Get fetches the object (or range). The header phase, retries included, is bounded by
-// the origin timeout; the body then streams for as long as it keeps moving.
+// Get fetches the object (or range). Each S3 call's header phase, retries included, is
+// bounded by the origin timeout; the body then streams for as long as it keeps moving.
+//
+// Preconditions S3 can evaluate travel with the GetObject. Those it cannot (see
+// splitConditions) are evaluated on a HeadObject first, so that a 304 or 412 costs no
+// body: a GetObject body closed unread makes Go's HTTP client drop its connection, and
+// S3 may already be sending a large object. When a body is needed, the GetObject asks
+// for the version the HEAD described (If-Match with its ETag); if that version has gone
+// (412: the object changed in between), the GetObject is sent once more without
+// conditions and they are evaluated on what it returns.
 func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
+	remote, local := splitConditions(opt.Cond)
+	if local == nil {
+		return b.get(ctx, key, opt.Range, remote, nil)
+	}
+	info, err := b.Head(ctx, key, opt.Cond)
+	if err != nil {
+		return nil, err
+	}
+	if origin.IsStrongETag(info.ETag) {
+		obj, err := b.get(ctx, key, opt.Range, origin.Conditions{IfMatch: info.ETag}, local)
+		if !errors.Is(err, origin.ErrPreconditionFailed) {
+			return obj, err
+		}
+	}
+	// Changed since the HEAD (or no strong ETag to pin it by): the one GetObject whose
+	// body may be closed unread.
+	return b.get(ctx, key, opt.Range, origin.Conditions{}, local)
+}
+
+// get sends one GetObject with the remote preconditions and evaluates local (nil: none)
+// on its answer, closing the body unread when they do not hold.
+func (b *Bucket) get(ctx context.Context, key string, rng *origin.ByteRange, remote origin.Conditions, local *origin.Conditions) (*origin.Object, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	timer := time.AfterFunc(b.timeout, cancel)
 	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key}
-	if opt.Range != nil {
-		in.Range = aws.String(opt.Range.Header())
+	if rng != nil {
+		in.Range = aws.String(rng.Header())
 	}
-	cond, local := splitConditions(opt.Cond)
-	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
+	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, remote)
 	out, err := b.client.GetObject(ctx, in)
 	if !timer.Stop() {
 		if err == nil {
@@ -272,7 +303,12 @@ func (b *Bucket) mapErr(ctx context.Context, err error) error {
 			// MinIO says MetadataTooLarge when a request's headers pass 8 KiB.
 			return fmt.Errorf("%w: %w", origin.ErrHeaderTooLarge, err)
 		case "InvalidArgument":
-			return fmt.Errorf("%w: %w", origin.ErrBadRequest, err)
+			// Also S3's answer to a setup it refuses (see argument.go): the client's
+			// doing only when it names a header gatehouse sent on the client's behalf.
+			if clientArgument(argumentName(err)) {
+				return fmt.Errorf("%w: %w", origin.ErrBadRequest, err)
+			}
+			return origin.Unavailable(err)
 		case "InvalidObjectName", "XMinioInvalidObjectName":
 			// The service does not allow the name (MinIO: a path segment longer than 255
 			// bytes), so no object has it: "not found" is the truthful answer, and the
@@ -329,7 +365,8 @@ func statusOf(err error) int {
 // authorization), and only the first is the client's doing. A GET of the first byte
 // under the same preconditions is refused the same way, with the code in its body: that
 // error is returned when it is a 400 too, and headErr otherwise. This costs a second S3
-// call only for a HEAD that S3 refused.
+// call only for a HEAD that S3 refused. An InvalidArgument naming Range refuses the GET's
+// own one-byte range, which the HEAD did not send, so it says nothing about the HEAD.
 func (b *Bucket) headRefusal(ctx context.Context, key string, cond origin.Conditions, headErr error) error {
 	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key, Range: aws.String("bytes=0-0")}
 	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
@@ -338,7 +375,7 @@ func (b *Bucket) headRefusal(ctx context.Context, key string, cond origin.Condit
 		out.Body.Close()
 		return headErr
 	}
-	if statusOf(err) != http.StatusBadRequest {
+	if statusOf(err) != http.StatusBadRequest || strings.EqualFold(argumentName(err), "Range") {
 		return headErr
 	}
 	return err
