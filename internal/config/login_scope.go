@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -16,6 +17,8 @@ type loginUse struct {
 	cfg    *LoginAuth
 	field  string // field path of its first block
 	routes []int
+	// conflicts are blocks on the same login path with other settings.
+	conflicts []string
 }
 
 func (c *Config) logins() []*loginUse {
@@ -30,6 +33,9 @@ func (c *Config) logins() []*loginUse {
 				continue
 			}
 			u := byPath[m.Login.LoginPath]
+			if u != nil && !reflect.DeepEqual(u.cfg, m.Login) {
+				u.conflicts = append(u.conflicts, fmt.Sprintf("routes[%d].auth.methods[%d].login", i, j))
+			}
 			if u == nil {
 				u = &loginUse{cfg: m.Login, field: fmt.Sprintf("routes[%d].auth.methods[%d].login", i, j)}
 				byPath[m.Login.LoginPath] = u
@@ -124,6 +130,9 @@ func patternLanding(p string) string {
 func validateLoginScopes(c *collector, cfg *Config) {
 	for _, u := range cfg.logins() {
 		l := u.cfg
+		for _, f := range u.conflicts {
+			c.addf(f+".login_path", "%s is already the login path of %s, whose settings differ: give each sign-in its own login_path, callback_path and logout_path (identical blocks share one sign-in)", l.LoginPath, u.field)
+		}
 		if l.LandingPath != "" {
 			if why := landingProblem(cfg, l.LandingPath); why != "" {
 				c.addf(u.field+".landing_path", "%s", why)

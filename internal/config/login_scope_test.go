@@ -199,3 +199,15 @@ func TestRegression_EscapedCookieResourceOpensStricterRoute(t *testing.T) {
 		t.Errorf("cookie_path %q, landing_path %q: want /team%%20docs/", l.CookiePath, l.LandingPath)
 	}
 }
+
+// TestLoginPathSharedByDifferentSignIns: two different login blocks on one login path
+// are refused by check with the other errors, naming both.
+func TestLoginPathSharedByDifferentSignIns(t *testing.T) {
+	y := strings.Replace(strings.Replace(twoLogins, "WWW", "", 1), "BOSS", "", 1)
+	y = strings.Replace(y, "            login_path: /_gatehouse/boss/login\n", "", 1)
+	_, err := config.Parse("t.yaml", []byte(y), func(string) (string, bool) { return "", false })
+	want := "routes[1].auth.methods[0].login.login_path: /_gatehouse/login is already the login path of routes[0].auth.methods[0].login, whose settings differ"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
