@@ -209,6 +209,10 @@ func validateErrorPages(c *collector, p string, r *Route) {
 	}
 }
 
+// IsHexColor reports whether s is a CSS hex colour, #rgb or #rrggbb: the only form
+// pages.colour settings may take (and so safe to put in a style sheet).
+func IsHexColor(s string) bool { return hexColor.MatchString(s) }
+
 func validatePages(c *collector, p string, pg *Pages) {
 	for _, f := range []struct{ name, v string }{{"primary_color", pg.PrimaryColor}, {"background_color", pg.BackgroundColor}, {"text_color", pg.TextColor}} {
 		if f.v != "" && !hexColor.MatchString(f.v) {

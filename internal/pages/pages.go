@@ -7,23 +7,15 @@
 package pages
 
 import (
-	"bytes"
 	_ "embed"
-	"fmt"
-	"html/template"
 	"net/http"
 	"strconv"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 )
 
-//go:embed page.html
-var pageHTML string
-
 //go:embed style.css
 var styleCSS string
-
-var tmpl = template.Must(template.New("page").Parse(pageHTML))
 
 // Kind names a built-in page.
 type Kind string
@@ -45,10 +37,11 @@ const (
 	DefaultText       = "#1f2328"
 )
 
-// Brand is the validated branding of a set of pages.
+// Brand is the validated branding of a set of pages. The colours are hex (checked by
+// config), which is what lets them into the style sheet unescaped.
 type Brand struct {
 	Title, LogoURL            string
-	Primary, Background, Text template.CSS
+	Primary, Background, Text string
 }
 
 // Set renders pages with one brand. The zero value is not usable; use New.
@@ -60,16 +53,15 @@ func New(cfg config.Pages) *Set {
 	if b.Title == "" {
 		b.Title = DefaultTitle
 	}
-	// Colours are validated as hex (#rgb, #rrggbb), which is what makes them safe to
-	// mark as CSS here.
-	if cfg.PrimaryColor != "" {
-		b.Primary = template.CSS(cfg.PrimaryColor)
-	}
-	if cfg.BackgroundColor != "" {
-		b.Background = template.CSS(cfg.BackgroundColor)
-	}
-	if cfg.TextColor != "" {
-		b.Text = template.CSS(cfg.TextColor)
+	// Colours are validated as hex (#rgb, #rrggbb); anything else keeps the default, so
+	// nothing but a hex colour ever reaches the style sheet.
+	for _, c := range []struct {
+		dst *string
+		v   string
+	}{{&b.Primary, cfg.PrimaryColor}, {&b.Background, cfg.BackgroundColor}, {&b.Text, cfg.TextColor}} {
+		if config.IsHexColor(c.v) {
+			*c.dst = c.v
+		}
 	}
 	return &Set{brand: b}
 }
@@ -97,20 +89,10 @@ func Defaults(k Kind, actionURL string) Content {
 // Write renders a page with status and headers that keep it out of shared caches
 // (unless the caller set Cache-Control) and forbid framing.
 func (s *Set) Write(w http.ResponseWriter, status int, c Content) {
-	var buf bytes.Buffer
-	data := struct {
-		Content
-		Brand Brand
-		CSS   template.CSS
-	}{c, s.brand, template.CSS(styleCSS)}
-	if err := tmpl.Execute(&buf, data); err != nil {
-		// The template is fixed and tested; a failure here is a bug. Say so plainly.
-		http.Error(w, fmt.Sprintf("%d %s", status, http.StatusText(status)), status)
-		return
-	}
+	page := render(s.brand, c)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(page)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'none'; form-action 'self'")
@@ -119,5 +101,5 @@ func (s *Set) Write(w http.ResponseWriter, status int, c Content) {
 		h.Set("Cache-Control", "no-store")
 	}
 	w.WriteHeader(status)
-	w.Write(buf.Bytes())
+	w.Write([]byte(page))
 }
