@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -67,6 +68,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		if he.Status == http.StatusServiceUnavailable && origin.FDExhausted(err) {
 			rec.Header().Set("Retry-After", "1") // shed load: come back when descriptors are free
+		}
+		var re *origin.RangeError
+		if he.Status == http.StatusRequestedRangeNotSatisfiable && errors.As(err, &re) {
+			rec.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", re.Size)) // the object's size
 		}
 		if rec.Started() {
 			// The status line and part of the body are gone: the only honest thing left
@@ -143,6 +148,8 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 // statusFor maps origin and context errors to the status the client sees.
 func statusFor(ctx context.Context, err error) int {
 	switch {
+	case errors.As(err, new(*origin.RangeError)):
+		return http.StatusRequestedRangeNotSatisfiable
 	case errors.Is(err, origin.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, origin.ErrTimeout):

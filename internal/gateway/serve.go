@@ -61,7 +61,6 @@ func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin
 
 func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error, oh objectHeaders) error {
 	var nm *origin.NotModifiedError
-	var re *origin.RangeError
 	switch {
 	case errors.As(err, &nm):
 		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires,
@@ -69,11 +68,9 @@ func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error, 
 		oh.apply(w.Header(), nm.Info)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
-	case errors.As(err, &re):
-		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", re.Size))
-		httpx.WriteStatus(w, http.StatusRequestedRangeNotSatisfiable)
-		return nil
 	case err != nil:
+		// An unsatisfiable range too: ServeHTTP answers 416 with its Content-Range
+		// through writeError, like every other status gatehouse writes itself.
 		return err
 	}
 	defer obj.Body.Close()
