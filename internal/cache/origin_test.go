@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
@@ -23,7 +24,8 @@ type memOrigin struct {
 	gets    atomic.Int64
 	onGet   func(n int64) // called after each GET is answered
 	version int
-	// delay makes each GET take that long; inflight and maxInflight count concurrent GETs.
+	// delay makes each GET take that long (set only inside a synctest bubble, where the
+	// sleep costs no real time); inflight and maxInflight count concurrent GETs.
 	delay                 time.Duration
 	inflight, maxInflight atomic.Int64
 }
@@ -249,17 +251,21 @@ func TestReadAhead(t *testing.T) {
 	ahead := testPolicy
 	ahead.ReadAhead = 4
 	for _, pol := range []Policy{ahead, {ReadAhead: 4}} { // stored, then TTL 0 (not stored)
-		mo := newMemOrigin()
-		mo.delay = 5 * time.Millisecond
-		mo.put("big", big, "")
-		o := testStore(t).Wrap("o", mo, pol)
-		got, err := readAll(t, o, "big", nil)
-		if err != nil || !bytes.Equal(got, big) {
-			t.Fatalf("TTL %v: %d bytes, err %v", pol.Default, len(got), err)
-		}
-		if n, m := mo.gets.Load(), mo.maxInflight.Load(); n != 20 || m < 2 || m > 4 {
-			t.Errorf("TTL %v: %d origin GETs (want 20, one per slice), at most %d at once (want 2 to 4)", pol.Default, n, m)
-		}
+		// Each GET takes 5ms so that fetches overlap; in a synctest bubble that costs
+		// no real time.
+		synctest.Test(t, func(t *testing.T) {
+			mo := newMemOrigin()
+			mo.delay = 5 * time.Millisecond
+			mo.put("big", big, "")
+			o := testStore(t).Wrap("o", mo, pol)
+			got, err := readAll(t, o, "big", nil)
+			if err != nil || !bytes.Equal(got, big) {
+				t.Fatalf("TTL %v: %d bytes, err %v", pol.Default, len(got), err)
+			}
+			if n, m := mo.gets.Load(), mo.maxInflight.Load(); n != 20 || m < 2 || m > 4 {
+				t.Errorf("TTL %v: %d origin GETs (want 20, one per slice), at most %d at once (want 2 to 4)", pol.Default, n, m)
+			}
+		})
 	}
 
 	mo := newMemOrigin()

@@ -125,6 +125,7 @@ func TestCacheHitMissRevalidate(t *testing.T) {
 	needMinIO(t)
 	putObject(t, "assets", "cache/cycle.txt", "version one", nil)
 	g, cp := cacheGateway(t, "{policy: custom, default_ttl: 1s, min_ttl: 0s, max_ttl: 1h}", "", "")
+	clock := newCacheClock(g)
 
 	resp, body := g.do(t, "GET", "/c/cache/cycle.txt")
 	wantStatus(t, resp, 200)
@@ -156,7 +157,7 @@ func TestCacheHitMissRevalidate(t *testing.T) {
 		t.Fatalf("origin GETs = %d, want 1", n)
 	}
 
-	time.Sleep(1100 * time.Millisecond) // stale: revalidated with If-None-Match, 304
+	clock.advance(1100 * time.Millisecond) // stale: revalidated with If-None-Match, 304
 	resp, body = g.do(t, "GET", "/c/cache/cycle.txt")
 	wantHeader(t, resp, "X-Cache", "RefreshHit from gatehouse")
 	wantHeader(t, resp, "Age", "0")
@@ -170,7 +171,7 @@ func TestCacheHitMissRevalidate(t *testing.T) {
 	wantHeader(t, resp, "X-Cache", "Hit from gatehouse")
 
 	putObject(t, "assets", "cache/cycle.txt", "version two!", nil)
-	time.Sleep(1100 * time.Millisecond) // stale and changed: fetched again
+	clock.advance(1100 * time.Millisecond) // stale and changed: fetched again
 	resp, body = g.do(t, "GET", "/c/cache/cycle.txt")
 	wantHeader(t, resp, "X-Cache", "Miss from gatehouse")
 	if body != "version two!" || resp.Header.Get("ETag") == etag {
@@ -224,10 +225,11 @@ func TestCacheStaleIfError(t *testing.T) {
 	needMinIO(t)
 	putObject(t, "assets", "cache/stale.txt", "still here", nil)
 	g, cp := cacheGateway(t, "{policy: custom, default_ttl: 1s, max_ttl: 1s, stale_if_error: 2s}", "", "")
+	clock := newCacheClock(g)
 	resp, _ := g.do(t, "GET", "/c/cache/stale.txt")
 	wantStatus(t, resp, 200)
 	cp.down.Store(true)
-	time.Sleep(1100 * time.Millisecond) // past the TTL, inside the stale window
+	clock.advance(1100 * time.Millisecond) // past the TTL, inside the stale window
 	resp, body := g.do(t, "GET", "/c/cache/stale.txt")
 	wantStatus(t, resp, 200)
 	wantHeader(t, resp, "Warning", `110 - "Response is Stale"`)
@@ -235,7 +237,7 @@ func TestCacheStaleIfError(t *testing.T) {
 	if body != "still here" || resp.Header.Get("Age") < "1" {
 		t.Fatalf("body %q Age %q", body, resp.Header.Get("Age"))
 	}
-	time.Sleep(2 * time.Second) // past TTL + stale_if_error
+	clock.advance(2 * time.Second) // past TTL + stale_if_error
 	resp, _ = g.do(t, "GET", "/c/cache/stale.txt")
 	wantStatus(t, resp, 502)
 	wantHeader(t, resp, "X-Cache", "Error from gatehouse")

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -151,18 +152,32 @@ func TestReloadOnSIGHUP(t *testing.T) {
 }
 
 // TestGracefulShutdown: a request in flight when the server is told to stop completes.
+// The origin sends the first byte of the body, signals, and holds the rest until the
+// server has stopped accepting connections, so the request is streaming through the
+// whole shutdown.
 func TestGracefulShutdown(t *testing.T) {
-	// A slow S3 origin: the body takes ~600ms to arrive.
+	streaming, release := make(chan struct{}), make(chan struct{})
+	var streamingOnce, releaseOnce sync.Once
+	releaseBody := func() { releaseOnce.Do(func() { close(release) }) }
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", "6")
 		w.WriteHeader(200)
-		for i := 0; i < 6; i++ {
-			w.Write([]byte("x"))
-			w.(http.Flusher).Flush()
-			time.Sleep(100 * time.Millisecond)
+		if r.URL.Path != "/b/obj" { // the readiness probe
+			w.Write([]byte("xxxxxx"))
+			return
 		}
+		w.Write([]byte("x"))
+		w.(http.Flusher).Flush()
+		streamingOnce.Do(func() { close(streaming) })
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write([]byte("xxxxx"))
 	}))
 	defer slow.Close()
+	defer releaseBody() // before slow.Close, which waits for the handler
 	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
 	os.WriteFile(path, []byte(fmt.Sprintf(`
 server: {listen: "127.0.0.1:0", shutdown_timeout: 5s}
@@ -188,8 +203,24 @@ routes:
 		resp.Body.Close()
 		res <- result{resp.StatusCode, string(b), err}
 	}()
-	time.Sleep(200 * time.Millisecond) // the request is now streaming
+	select {
+	case <-streaming: // the request is now streaming
+	case got := <-res:
+		t.Fatalf("request ended before the origin sent its body: %+v", got)
+	}
 	r.cancel()
+	// Shutdown closes the listener first: once a new connection is refused, the server
+	// is shutting down with the request still in flight.
+	addr := strings.TrimPrefix(r.pub, "http://")
+	waitFor(t, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	releaseBody()
 	got := <-res
 	if got.err != nil || got.code != 200 || got.body != "xxxxxx" {
 		t.Fatalf("in-flight request: %+v", got)
