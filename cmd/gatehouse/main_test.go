@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -117,7 +118,18 @@ routes:
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Shutdown closes the listener first: once a new connection is refused, the process
+	// is shutting down with the download still in flight.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("still accepting connections 10s after SIGTERM:\n%s", stderr.String())
+		}
+	}
 	if _, err := io.Copy(h, resp.Body); err != nil {
 		t.Fatalf("download cut by shutdown: %v", err)
 	}
