@@ -2,6 +2,7 @@ package cache
 
 import (
 	"bytes"
+	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -28,22 +29,27 @@ import (
 // read, and the checksum too; an entry that fails is deleted and reported as a miss.
 // Files are written to a temporary name, synced and renamed, so a crash leaves either the
 // old entry, the new one or a temporary file that the next start removes. The index is
-// rebuilt at start by reading every file's header; the oldest-accessed entries go first
-// when the tier is over its size.
+// rebuilt at start by reading every file's header; the least recently accessed entries
+// go first when the tier is over its size. The index keeps its entries in a list ordered
+// by access (most recent first), so a write to a full tier evicts from the list's end in
+// time proportional to what it evicts; it used to sort the whole index under the lock on
+// every such write.
 type disk struct {
 	dir   string
-	max   int64
 	stats *Stats
 
 	mu    sync.Mutex
+	max   int64
 	index map[string]*diskEntry
+	lru   *list.List // of *diskEntry, most recently accessed first
 	total int64
 }
 
 type diskEntry struct {
-	file   string
-	size   int64
-	access time.Time
+	key  string
+	file string
+	size int64
+	elem *list.Element
 }
 
 const diskMagic = "GHC1"
@@ -88,7 +94,13 @@ func openDisk(dir string, max int64, st *Stats) (*disk, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("cache.disk.path: %w", err)
 	}
-	d := &disk{dir: dir, max: max, stats: st, index: map[string]*diskEntry{}}
+	d := &disk{dir: dir, max: max, stats: st, index: map[string]*diskEntry{}, lru: list.New()}
+	// Files are put in access order once, by modification time (when they were written).
+	type found struct {
+		e  *diskEntry
+		at time.Time
+	}
+	var all []found
 	err := filepath.WalkDir(dir, func(p string, de fs.DirEntry, err error) error {
 		if err != nil || de.IsDir() {
 			return err
@@ -106,14 +118,23 @@ func openDisk(dir string, max int64, st *Stats) (*disk, error) {
 		if fi, err := de.Info(); err == nil {
 			at = fi.ModTime()
 		}
-		d.index[key] = &diskEntry{file: p, size: size, access: at}
-		d.total += size
+		all = append(all, found{&diskEntry{key: key, file: p, size: size}, at})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scanning cache.disk.path: %w", err)
 	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].at.After(all[j].at) })
 	d.mu.Lock()
+	for _, f := range all {
+		if _, dup := d.index[f.e.key]; dup {
+			os.Remove(f.e.file) // an older copy of an entry under another name
+			continue
+		}
+		f.e.elem = d.lru.PushBack(f.e)
+		d.index[f.e.key] = f.e
+		d.total += f.e.size
+	}
 	d.evictLocked()
 	d.mu.Unlock()
 	return d, nil
@@ -218,7 +239,7 @@ func (d *disk) get(key string) (*item, bool) {
 	d.mu.Lock()
 	e, ok := d.index[key]
 	if ok {
-		e.access = time.Now()
+		d.lru.MoveToFront(e.elem)
 	}
 	d.mu.Unlock()
 	if !ok {
@@ -246,11 +267,30 @@ func (d *disk) set(key string, it *item) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if old, ok := d.index[key]; ok {
-		d.total -= old.size
+	d.addLocked(key, p, int64(len(raw)))
+}
+
+// addLocked records that key's entry, in file p, now holds size bytes and is the most
+// recently accessed, then evicts what the tier holds beyond its size.
+func (d *disk) addLocked(key, p string, size int64) {
+	if e, ok := d.index[key]; ok {
+		d.total += size - e.size
+		e.file, e.size = p, size
+		d.lru.MoveToFront(e.elem)
+	} else {
+		e := &diskEntry{key: key, file: p, size: size}
+		e.elem = d.lru.PushFront(e)
+		d.index[key] = e
+		d.total += size
 	}
-	d.index[key] = &diskEntry{file: p, size: int64(len(raw)), access: time.Now()}
-	d.total += int64(len(raw))
+	d.evictLocked()
+}
+
+// setMax changes the tier's size, evicting at once what a smaller size leaves over it.
+func (d *disk) setMax(max int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.max = max
 	d.evictLocked()
 }
 
@@ -278,37 +318,31 @@ func writeAtomic(p string, data []byte) error {
 	return err
 }
 
+// evictLocked deletes the least recently accessed entries until the tier fits its size.
 func (d *disk) evictLocked() {
-	if d.total <= d.max {
-		return
-	}
-	type ka struct {
-		key string
-		e   *diskEntry
-	}
-	all := make([]ka, 0, len(d.index))
-	for k, e := range d.index {
-		all = append(all, ka{k, e})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].e.access.Before(all[j].e.access) })
-	for _, x := range all {
-		if d.total <= d.max {
-			break
+	for d.total > d.max {
+		back := d.lru.Back()
+		if back == nil {
+			return
 		}
-		os.Remove(x.e.file)
-		delete(d.index, x.key)
-		d.total -= x.e.size
+		d.removeLocked(back.Value.(*diskEntry))
 		d.stats.Evictions.Add(1)
 	}
+}
+
+// removeLocked deletes e's file and forgets it.
+func (d *disk) removeLocked(e *diskEntry) {
+	os.Remove(e.file)
+	delete(d.index, e.key)
+	d.lru.Remove(e.elem)
+	d.total -= e.size
 }
 
 func (d *disk) drop(key string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if e, ok := d.index[key]; ok {
-		os.Remove(e.file)
-		delete(d.index, key)
-		d.total -= e.size
+		d.removeLocked(e)
 	}
 }
 
@@ -318,9 +352,7 @@ func (d *disk) invalidate(prefix string) int {
 	n := 0
 	for k, e := range d.index {
 		if strings.HasPrefix(k, prefix) {
-			os.Remove(e.file)
-			delete(d.index, k)
-			d.total -= e.size
+			d.removeLocked(e)
 			n++
 		}
 	}

@@ -79,8 +79,11 @@ type Options struct {
 }
 
 // Store holds cached entries. It outlives configuration reloads: routes built from a
-// new configuration keep using the same Store when its options are unchanged.
+// new configuration keep using the same Store when its options are unchanged, or when
+// only its sizes change (see SetLimits).
 type Store struct {
+	// optMu guards opt's sizes, which SetLimits changes; the other fields never change.
+	optMu   sync.Mutex
 	opt     Options
 	mem     *otter.Cache[string, *item]
 	disk    *disk // nil: memory only
@@ -140,8 +143,30 @@ func (s *Store) now() time.Time {
 	return time.Now()
 }
 
-// Options returns the options the Store was made with.
-func (s *Store) Options() Options { return s.opt }
+// Options returns the options the Store was made with, with the sizes SetLimits set.
+func (s *Store) Options() Options {
+	s.optMu.Lock()
+	defer s.optMu.Unlock()
+	return s.opt
+}
+
+// SetLimits changes the sizes of the memory tier and, when the Store has one, of the disk
+// tier, evicting at once what smaller sizes leave over them. It is how a reload applies
+// new sizes without opening a second Store on the disk tier's folder: two Stores there
+// would each index, write and evict files the other does not know about. Safe to call
+// while serving.
+func (s *Store) SetLimits(memoryBytes, diskBytes int64) {
+	s.optMu.Lock()
+	defer s.optMu.Unlock()
+	s.mem.SetMaximum(uint64(memoryBytes))
+	s.opt.MemoryBytes = memoryBytes
+	if s.disk != nil {
+		s.disk.setMax(diskBytes)
+	}
+	if s.opt.DiskPath != "" {
+		s.opt.DiskBytes = diskBytes
+	}
+}
 
 // SliceSize is the size of the slices objects are stored in.
 func (s *Store) SliceSize() int64 { return s.opt.SliceSize }

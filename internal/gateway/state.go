@@ -58,6 +58,10 @@ type State struct {
 
 	// cache is the edge cache's Store; nil when the configuration has no cache section.
 	cache *cache.Store
+	// cacheLimits, when set, are the sizes (memory, disk) the reused Store takes when this
+	// State goes live (Start): a reload that fails later must leave the running Store as
+	// it was.
+	cacheLimits *[2]int64
 
 	// authShared is what authenticators share (Basic failure counts) and their build
 	// warnings; see auth.go.
@@ -161,7 +165,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *Stat
 	}
 	st.proxies = httpx.NewProxies(trusted, cfg.Server.ClientIPHeader)
 	if cfg.Cache != nil {
-		if st.cache, err = buildCache(cfg.Cache, prev, inspect); err != nil {
+		if st.cache, st.cacheLimits, err = buildCache(cfg.Cache, prev, inspect); err != nil {
 			errs = append(errs, cfg.Errorf("cache", "%v", err))
 		}
 	}
@@ -261,16 +265,28 @@ func (s *State) Endpoint(path string) (*loginauth.Authenticator, bool) {
 	return a, ok
 }
 
-// buildCache opens the cache Store, or reuses prev's when its options are the same.
-func buildCache(c *config.Cache, prev *State, inspect bool) (*cache.Store, error) {
+// buildCache opens the cache Store, or reuses prev's when its options are the same. With
+// a disk tier, prev's Store is also reused when only the sizes differ, and the new sizes
+// are returned for Start to apply: a second Store would open the same folder while the
+// first, still serving requests that started on prev, writes and evicts there.
+func buildCache(c *config.Cache, prev *State, inspect bool) (*cache.Store, *[2]int64, error) {
 	opt := cache.Options{MemoryBytes: int64(c.Memory.MaxSize), SliceSize: int64(c.SliceSize), Inspect: inspect}
 	if c.Disk != nil {
 		opt.DiskPath, opt.DiskBytes = c.Disk.Path, int64(c.Disk.MaxSize)
 	}
-	if prev != nil && prev.cache != nil && prev.cache.Options() == opt {
-		return prev.cache, nil
+	if prev != nil && prev.cache != nil {
+		old := prev.cache.Options()
+		if old == opt {
+			return prev.cache, nil, nil
+		}
+		sized := old
+		sized.MemoryBytes, sized.DiskBytes = opt.MemoryBytes, opt.DiskBytes
+		if opt.DiskPath != "" && sized == opt {
+			return prev.cache, &[2]int64{opt.MemoryBytes, opt.DiskBytes}, nil
+		}
 	}
-	return cache.NewStore(opt)
+	s, err := cache.NewStore(opt)
+	return s, nil, err
 }
 
 // compression is a route's compression settings, nil when it does not compress.
@@ -295,8 +311,13 @@ func buildOrigin(ctx context.Context, oc *config.Origin) (origin.Origin, error) 
 }
 
 // Start begins the background work of authenticators (refreshing address lists and
-// keys). It stops when ctx ends or the State is closed.
+// keys), which stops when ctx ends or the State is closed, and gives a cache Store kept
+// from the previous State the sizes of this configuration. It is called once the State
+// is sure to go live, just before it is swapped in.
 func (s *State) Start(ctx context.Context) {
+	if s.cacheLimits != nil {
+		s.cache.SetLimits(s.cacheLimits[0], s.cacheLimits[1])
+	}
 	for _, a := range s.auths {
 		if st, ok := a.(policy.Starter); ok {
 			st.Start(ctx)
