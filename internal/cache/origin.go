@@ -323,7 +323,7 @@ func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*m
 		now := o.now()
 		m := &meta{Info: info, Stored: now, TTL: o.policy.TTL(info.CacheControl, info.Expires, now)}
 		if m.TTL > 0 {
-			o.store.set(sliceKey(base, info.ETag, sd.idx), &item{data: sd.data})
+			o.store.set(o.store.sliceKey(base, info.ETag, sd.idx), &item{data: sd.data})
 			o.store.set(metaKey(base), &item{meta: m})
 		}
 		return &metaResult{meta: m, slice: sd}, nil
@@ -387,7 +387,7 @@ func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag str
 // slice returns slice idx of version m, from the store or the origin. With retry set, a
 // caller whose joined fetch failed fetches again (see shared).
 func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64, retry bool) ([]byte, error) {
-	k := sliceKey(base, m.Info.ETag, idx)
+	k := o.store.sliceKey(base, m.Info.ETag, idx)
 	if it, ok := o.store.get(k); ok {
 		o.store.Stats.HitBytes.Add(int64(len(it.data)))
 		return it.data, nil
@@ -540,7 +540,7 @@ func (r *reader) readAhead(idx, size int64) {
 	// Each slice is considered once: a stored one is not looked up again per slice sent.
 	for next := max(idx, r.looked) + 1; next <= last; next++ {
 		r.looked = next
-		if r.o.store.has(sliceKey(r.base, r.m.Info.ETag, next)) {
+		if r.o.store.has(r.o.store.sliceKey(r.base, r.m.Info.ETag, next)) {
 			continue
 		}
 		p := &pendingSlice{idx: next, done: make(chan struct{})}

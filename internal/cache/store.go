@@ -214,8 +214,11 @@ func baseKey(originName, key, variant string) string {
 	return originName + "\x00" + key + "\x00" + variant + "\x00"
 }
 func metaKey(base string) string { return base + "m" }
-func sliceKey(base, etag string, idx int64) string {
-	return base + "s\x00" + etag + "\x00" + itoa(idx)
+// sliceKey names slice idx of one version of an object. The slice size is part of it:
+// a disk tier kept across a restart or reload with another slice_size must never serve
+// a slice cut at the old size as if it were cut at the new one (the bytes would not fit).
+func (s *Store) sliceKey(base, etag string, idx int64) string {
+	return base + "s\x00" + etag + "\x00" + itoa(s.opt.SliceSize) + "\x00" + itoa(idx)
 }
 
 func itoa(n int64) string {

@@ -594,3 +594,34 @@ func BenchmarkCacheMiss(b *testing.B) {
 		})
 	}
 }
+
+// TestRegression_SliceSizeChangeServesOldSlices: slices stored on disk at one slice_size
+// were read back after a restart with another as if cut at the new size, and the
+// response was cut mid-body. Slice keys now carry the slice size: the new size misses,
+// fetches and serves the object whole.
+func TestRegression_SliceSizeChangeServesOldSlices(t *testing.T) {
+	needMinIO(t)
+	body := strings.Repeat("slice size ", 300<<10) // about 3.2 MiB
+	putObject(t, "assets", "cache/resliced.txt", body, nil)
+	dir := t.TempDir()
+	top := func(slice string) string {
+		return fmt.Sprintf("{memory: {max_size: 64MiB}, slice_size: %s, disk: {path: %q, max_size: 100MiB}}", slice, dir)
+	}
+	g1, _ := cacheGateway(t, "{policy: optimized}", top("1MiB"), "")
+	if _, got := g1.do(t, "GET", "/c/cache/resliced.txt"); got != body {
+		t.Fatalf("first fetch: %d bytes", len(got))
+	}
+	g1.Close()
+	g2, _ := cacheGateway(t, "{policy: optimized}", top("2MiB"), "")
+	resp, got := g2.do(t, "GET", "/c/cache/resliced.txt")
+	wantStatus(t, resp, 200)
+	if got != body {
+		t.Fatalf("after a slice_size change: %d bytes, want %d", len(got), len(body))
+	}
+	resp, got = g2.do(t, "GET", "/c/cache/resliced.txt", "Range: bytes=2097000-2098000")
+	wantStatus(t, resp, 206)
+	if got != body[2097000:2098001] {
+		t.Errorf("range across the new slice boundary: %q", got)
+	}
+	g2.Close()
+}
