@@ -214,6 +214,7 @@ func baseKey(originName, key, variant string) string {
 	return originName + "\x00" + key + "\x00" + variant + "\x00"
 }
 func metaKey(base string) string { return base + "m" }
+
 // sliceKey names slice idx of one version of an object. The slice size is part of it:
 // a disk tier kept across a restart or reload with another slice_size must never serve
 // a slice cut at the old size as if it were cut at the new one (the bytes would not fit).
