@@ -56,8 +56,16 @@ func startGateway(t testing.TB, yamlText string, env map[string]string) *gw {
 	return &gw{Server: srv, access: access, state: st}
 }
 
-// do sends a request with headers given as "Name: value" strings.
+// do sends a request with headers given as "Name: value" strings (a later value of a
+// name replaces an earlier one).
 func (g *gw) do(t *testing.T, method, path string, headers ...string) (*http.Response, string) {
+	t.Helper()
+	return g.request(t, method, path, http.Header.Set, headers...)
+}
+
+// request sends a request, adding each "Name: value" header with put (Header.Set or
+// Header.Add), and returns the response and its body.
+func (g *gw) request(t *testing.T, method, path string, put func(http.Header, string, string), headers ...string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, g.URL+path, nil)
 	if err != nil {
@@ -65,7 +73,7 @@ func (g *gw) do(t *testing.T, method, path string, headers ...string) (*http.Res
 	}
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+		put(req.Header, strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -2,7 +2,6 @@ package gateway_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -40,21 +39,7 @@ routes:
 // given twice is sent on two lines).
 func send(t *testing.T, g *gw, method, path string, headers ...string) (*http.Response, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, g.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, string(b)
+	return g.request(t, method, path, http.Header.Add, headers...)
 }
 
 // etagList is n distinct S3-style entity tags, comma-separated.
