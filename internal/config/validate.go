@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/gatehouse-dev/gatehouse/internal/route"
 )
 
 var originName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
@@ -166,7 +168,7 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 	if r.StripPrefix != "" {
 		if !strings.HasPrefix(r.StripPrefix, "/") {
 			c.addf(p+".strip_prefix", "must start with '/'")
-		} else if r.StripPrefix != "/" && !strings.HasPrefix(literalPrefix(r.Path), r.StripPrefix) {
+		} else if r.StripPrefix != "/" && !strings.HasPrefix(route.LiteralPrefix(r.Path), r.StripPrefix) {
 			c.addf(p+".strip_prefix", "%q is not a prefix of every path %q matches, so it would not always apply", r.StripPrefix, r.Path)
 		}
 	}
@@ -218,14 +220,6 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 	}
 }
 
-// literalPrefix is the part of a path pattern before its first wildcard.
-func literalPrefix(pattern string) string {
-	if i := strings.IndexAny(pattern, "*?"); i >= 0 {
-		return pattern[:i]
-	}
-	return pattern
-}
-
 // shadows reports whether pattern a matches every path pattern b matches, in the cases
 // that are cheap to prove: a is "*", a equals b, or a is "prefix*" and b's literal prefix
 // starts with that prefix.
@@ -234,7 +228,7 @@ func shadows(a, b string) bool {
 		return true
 	}
 	if strings.Count(a, "*") == 1 && strings.HasSuffix(a, "*") && !strings.Contains(a, "?") {
-		return strings.HasPrefix(literalPrefix(b), strings.TrimSuffix(a, "*"))
+		return strings.HasPrefix(route.LiteralPrefix(b), strings.TrimSuffix(a, "*"))
 	}
 	return false
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/reqpath"
+	"github.com/gatehouse-dev/gatehouse/internal/route"
 )
 
 // Invalidation is what one invalidation path removed.
@@ -47,7 +48,7 @@ func (s *State) Invalidate(paths []string) ([]Invalidation, error) {
 				if !rt.Cached {
 					continue
 				}
-				lit := routeLiteralPrefix(rt.Pattern)
+				lit := route.LiteralPrefix(rt.Pattern)
 				if !strings.HasPrefix(lit, prefix) && !strings.HasPrefix(prefix, lit) {
 					continue // no path of this route starts with prefix
 				}
@@ -70,14 +71,6 @@ func (s *State) Invalidate(paths []string) ([]Invalidation, error) {
 		out = append(out, inv)
 	}
 	return out, nil
-}
-
-// routeLiteralPrefix is the part of a route pattern before its first wildcard.
-func routeLiteralPrefix(pattern string) string {
-	if i := strings.IndexAny(pattern, "*?"); i >= 0 {
-		return pattern[:i]
-	}
-	return pattern
 }
 
 // keyPrefix maps a path prefix to the prefix of the object keys a route serves for

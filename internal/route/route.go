@@ -44,6 +44,16 @@ func Compile(p string) (Pattern, error) {
 	return Pattern{src: p, kind: kindGlob}, nil
 }
 
+// LiteralPrefix is the part of pattern before its first wildcard ('*' or '?'): every
+// path the pattern matches starts with it. A pattern without wildcards is its own
+// literal prefix; "*" has the empty one.
+func LiteralPrefix(pattern string) string {
+	if i := strings.IndexAny(pattern, "*?"); i >= 0 {
+		return pattern[:i]
+	}
+	return pattern
+}
+
 // String returns the pattern as written.
 func (p Pattern) String() string { return p.src }
 

@@ -113,3 +113,17 @@ func BenchmarkTableMatch(b *testing.B) {
 		tb.Match("/www/docs/guide/index.html")
 	}
 }
+
+func TestLiteralPrefix(t *testing.T) {
+	for _, tc := range []struct{ pattern, want string }{
+		{"*", ""},
+		{"/a/b", "/a/b"},
+		{"/img/*", "/img/"},
+		{"/img/*.jpg", "/img/"},
+		{"/a?c/*", "/a"},
+	} {
+		if got := LiteralPrefix(tc.pattern); got != tc.want {
+			t.Errorf("LiteralPrefix(%q) = %q, want %q", tc.pattern, got, tc.want)
+		}
+	}
+}
