@@ -3,49 +3,56 @@ package cache
 import (
 	"context"
 	"sync"
+
+	"golang.org/x/sync/singleflight"
 )
 
-// flight makes concurrent calls for one key share one execution (singleflight). The
-// function runs on its own goroutine with a context that is not cancelled when the
-// first caller goes away (and has no deadline from it), so the callers still waiting get
-// the result; each caller stops waiting when its own context ends.
+// flight makes concurrent calls for one key share one execution, with
+// golang.org/x/sync/singleflight. The function runs on its own goroutine with a context
+// that is not cancelled when the first caller goes away (and has no deadline from it), so
+// the callers still waiting get the result; each caller stops waiting when its own
+// context ends.
+//
+// singleflight decides alone which caller's function runs, and a caller learns it only
+// when that function starts, possibly after the caller stopped waiting. The cache must
+// know at once: a joined caller's function never runs, so it must release what the
+// function would have (encoded closes the body it would have compressed), and a joined
+// caller counts as a collapse. So flight keeps its own set of keys in progress, changed
+// under mu together with the singleflight.Group, and forgets a key (Forget) before the
+// function returns: the set and the Group then always agree, and a caller arriving after
+// the execution ended starts a new one instead of joining the finished one.
 type flight struct {
-	mu    sync.Mutex
-	calls map[string]*call
-}
-
-type call struct {
-	done chan struct{}
-	val  any
-	err  error
+	mu     sync.Mutex
+	group  singleflight.Group
+	active map[string]bool // keys with an execution in progress; guarded by mu
 }
 
 // do runs fn once for all concurrent callers of key. joined reports whether this caller
-// waited for another's execution. A call is forgotten before its waiters are woken, so
-// a caller arriving after it ended (or retrying after its failure) starts a new one.
+// waited for another's execution (its fn then does not run). A call is forgotten before
+// its waiters are woken, so a caller arriving after it ended (or retrying after its
+// failure) starts a new one.
 func (f *flight) do(ctx context.Context, key string, fn func(ctx context.Context) (any, error)) (v any, err error, joined bool) {
 	f.mu.Lock()
-	if f.calls == nil {
-		f.calls = map[string]*call{}
-	}
-	c, joined := f.calls[key]
+	joined = f.active[key]
 	if !joined {
-		c = &call{done: make(chan struct{})}
-		f.calls[key] = c
-		go func() {
-			defer func() {
-				f.mu.Lock()
-				delete(f.calls, key)
-				f.mu.Unlock()
-				close(c.done)
-			}()
-			c.val, c.err = fn(context.WithoutCancel(ctx))
-		}()
+		if f.active == nil {
+			f.active = map[string]bool{}
+		}
+		f.active[key] = true
 	}
+	ch := f.group.DoChan(key, func() (any, error) {
+		defer func() {
+			f.mu.Lock()
+			delete(f.active, key)
+			f.group.Forget(key)
+			f.mu.Unlock()
+		}()
+		return fn(context.WithoutCancel(ctx))
+	})
 	f.mu.Unlock()
 	select {
-	case <-c.done:
-		return c.val, c.err, joined
+	case r := <-ch:
+		return r.Val, r.Err, joined
 	case <-ctx.Done():
 		return nil, ctx.Err(), joined
 	}
