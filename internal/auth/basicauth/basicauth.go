@@ -25,12 +25,12 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/lifecycle"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
@@ -83,11 +83,7 @@ type Authenticator struct {
 	stamp   fileStamp
 	lastErr string
 
-	mu      sync.Mutex // guards the fields below
-	started bool
-	closed  bool
-	cancel  context.CancelFunc
-	done    chan struct{}
+	life lifecycle.Group // the polling goroutine
 }
 
 var (

@@ -19,33 +19,17 @@ func (a *Authenticator) Start(ctx context.Context) {
 	if a.file == "" {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.started || a.closed {
-		return
-	}
-	a.started = true
-	ctx, a.cancel = context.WithCancel(ctx)
-	a.done = make(chan struct{})
-	go a.poll(ctx, a.done)
+	a.life.Start(ctx, a.poll)
 }
 
 // Close stops polling and waits for it to finish. It always returns nil and may be
 // called more than once, with or without Start.
 func (a *Authenticator) Close() error {
-	a.mu.Lock()
-	a.closed = true
-	cancel, done := a.cancel, a.done
-	a.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
+	a.life.Close()
 	return nil
 }
 
-func (a *Authenticator) poll(ctx context.Context, done chan struct{}) {
-	defer close(done)
+func (a *Authenticator) poll(ctx context.Context) {
 	t := time.NewTicker(a.pollEvery)
 	defer t.Stop()
 	for {

@@ -163,7 +163,7 @@ func TestStartWithoutFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Start(context.Background())
-	if a.started || a.done != nil {
+	if a.life.Started() {
 		t.Fatal("started a poller without a file")
 	}
 	if err := a.Close(); err != nil {

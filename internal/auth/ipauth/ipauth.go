@@ -40,6 +40,7 @@ import (
 	"github.com/gaissmai/bart"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/lifecycle"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
@@ -110,11 +111,7 @@ type Authenticator struct {
 	state atomic.Pointer[snapshot]
 	mu    sync.Mutex // guards every source's published fields and publishing
 
-	life    sync.Mutex
-	started bool
-	closed  bool
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	life lifecycle.Group // one refresh goroutine per dynamic source
 }
 
 // snapshot is what Authenticate reads: immutable once published.
@@ -235,33 +232,18 @@ func (a *Authenticator) Ready() error { return a.state.Load().notReady }
 // returns at once; the first load of each begins immediately. The goroutines stop when
 // ctx ends or Close is called. Calls after the first, or after Close, do nothing.
 func (a *Authenticator) Start(ctx context.Context) {
-	a.life.Lock()
-	defer a.life.Unlock()
-	if a.started || a.closed {
-		return
+	loops := make([]func(context.Context), len(a.sources))
+	for i, s := range a.sources {
+		loops[i] = func(ctx context.Context) { a.run(ctx, s) }
 	}
-	a.started = true
-	ctx, a.cancel = context.WithCancel(ctx)
-	for _, s := range a.sources {
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			a.run(ctx, s)
-		}()
-	}
+	a.life.Start(ctx, loops...)
 }
 
 // Close stops the refresh goroutines and waits for them to return. It is safe to call
 // without Start and more than once; the authenticator keeps answering from the last
 // published set.
 func (a *Authenticator) Close() error {
-	a.life.Lock()
-	a.closed = true
-	if a.cancel != nil {
-		a.cancel()
-	}
-	a.life.Unlock()
-	a.wg.Wait()
+	a.life.Close()
 	if a.ownClient {
 		a.opts.HTTPClient.CloseIdleConnections()
 	}

@@ -32,12 +32,8 @@ var (
 // waitForever, as refresh's wait, waits for the fetch until ctx ends.
 const waitForever time.Duration = -1
 
-// flight is one fetch in progress; every caller that wants a fetch meanwhile waits for
-// it instead of starting another.
-type flight struct {
-	done chan struct{}
-	err  error
-}
+// fetchKey is the one key of Authenticator.fetches: there is one key set to fetch.
+const fetchKey = "jwks"
 
 // Load fetches the key set once, synchronously (joining a fetch already in progress),
 // and returns its error. It does not start background refreshes. A failure leaves any
@@ -51,41 +47,24 @@ func (a *Authenticator) Load(ctx context.Context) error {
 // refresh it retries with backoff again. It returns at once. The work stops when ctx
 // ends or Close is called. Calls after the first are ignored.
 func (a *Authenticator) Start(ctx context.Context) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.started || a.closed {
-		return
-	}
-	a.started = true
-	a.wg.Add(1)
-	go func() {
-		defer a.wg.Done()
-		a.loop(ctx)
-	}()
+	a.life.Start(ctx, a.loop)
 }
 
 // Close stops background work and waits for it, including any fetch in progress. It
 // is idempotent and always returns nil. Authenticate keeps working on the keys already
 // loaded but fetches no more.
 func (a *Authenticator) Close() error {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		return nil
-	}
-	a.closed = true
-	a.mu.Unlock()
-	a.cancel()
-	a.wg.Wait()
+	a.life.Close()
 	return nil
 }
 
+// loop refreshes the key set until ctx ends (Start's context, also ended by Close).
 func (a *Authenticator) loop(ctx context.Context) {
 	delay := a.retryMin
 	for {
 		wait := a.interval
 		if err := a.refresh(ctx, false, waitForever); err != nil {
-			if errors.Is(err, errClosed) || ctx.Err() != nil || a.baseCtx.Err() != nil {
+			if errors.Is(err, errClosed) || ctx.Err() != nil {
 				return
 			}
 			// Jitter spreads retries from many gateways; the cap keeps a dead
@@ -98,9 +77,6 @@ func (a *Authenticator) loop(ctx context.Context) {
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-a.baseCtx.Done():
 			t.Stop()
 			return
 		case <-t.C:
@@ -117,12 +93,15 @@ func (a *Authenticator) loop(ctx context.Context) {
 // errStillFetching (or ctx's error) while the fetch goes on.
 func (a *Authenticator) refresh(ctx context.Context, triggered bool, wait time.Duration) error {
 	a.mu.Lock()
-	if a.closed {
+	if a.life.Closed() {
 		a.mu.Unlock()
 		return errClosed
 	}
-	f := a.inflight
-	if f == nil {
+	// a.fetching and the key in a.fetches change together under a.mu (the fetch
+	// forgets its key before it returns), so a caller that finds no fetch in progress
+	// starts one and its function is the one that runs; the others join it.
+	var done func()
+	if !a.fetching {
 		if triggered {
 			now := a.now()
 			if !a.lastTriggered.IsZero() && now.Sub(a.lastTriggered) < a.minRefresh {
@@ -131,28 +110,31 @@ func (a *Authenticator) refresh(ctx context.Context, triggered bool, wait time.D
 			}
 			a.lastTriggered = now
 		}
-		f = &flight{done: make(chan struct{})}
-		a.inflight = f
-		a.wg.Add(1)
-		go func() {
-			defer a.wg.Done()
-			fctx, cancel := context.WithTimeout(a.baseCtx, fetchTimeout)
-			err := a.fetch(fctx)
-			cancel()
-			a.mu.Lock()
-			f.err = err
-			a.inflight = nil
+		var ok bool
+		if done, ok = a.life.Track(); !ok {
 			a.mu.Unlock()
-			close(f.done)
-		}()
+			return errClosed
+		}
+		a.fetching = true
 	}
+	result := a.fetches.DoChan(fetchKey, func() (any, error) {
+		defer done()
+		fctx, cancel := context.WithTimeout(a.life.Context(), fetchTimeout)
+		err := a.fetch(fctx)
+		cancel()
+		a.mu.Lock()
+		a.fetching = false
+		a.fetches.Forget(fetchKey)
+		a.mu.Unlock()
+		return nil, err
+	})
 	a.mu.Unlock()
 	var expired <-chan time.Time
 	switch {
 	case wait == 0:
 		select {
-		case <-f.done:
-			return f.err
+		case r := <-result:
+			return r.Err
 		default:
 			return errStillFetching
 		}
@@ -162,8 +144,8 @@ func (a *Authenticator) refresh(ctx context.Context, triggered bool, wait time.D
 		expired = t.C
 	}
 	select {
-	case <-f.done:
-		return f.err
+	case r := <-result:
+		return r.Err
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-expired:

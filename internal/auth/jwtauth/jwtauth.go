@@ -38,8 +38,10 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/lifecycle"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
@@ -117,15 +119,12 @@ type Authenticator struct {
 	cache *verifyCache           // nil when disabled
 
 	mu            sync.Mutex
-	inflight      *flight   // the fetch in progress, shared by every caller
-	lastTriggered time.Time // last fetch triggered by a request (rate-limited)
-	lastErr       error     // last fetch failure, cleared by a success
-	discovered    string    // jwks_uri read from discovery, cached until a failure
-	started       bool
-	closed        bool
-	baseCtx       context.Context // cancelled by Close; parent of every fetch
-	cancel        context.CancelFunc
-	wg            sync.WaitGroup
+	fetches       singleflight.Group // the fetch in progress, shared by every caller
+	fetching      bool               // a fetch is in progress (its key is in fetches)
+	lastTriggered time.Time          // last fetch triggered by a request (rate-limited)
+	lastErr       error              // last fetch failure, cleared by a success
+	discovered    string             // jwks_uri read from discovery, cached until a failure
+	life          lifecycle.Group    // the refresh loop and every fetch; Close waits for them
 }
 
 // New builds an Authenticator from a validated configuration without touching the
@@ -226,7 +225,6 @@ func New(name string, cfg *config.JWTAuth, opts Options) (*Authenticator, error)
 	if !opts.disableCache {
 		a.cache = newVerifyCache(defaultCacheEntries)
 	}
-	a.baseCtx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
 }
 
