@@ -74,14 +74,6 @@ func Negotiate(acceptEncoding string) string {
 	return best
 }
 
-type encodingKey struct{}
-
-// WithEncoding returns a context whose whole-object Gets on compressing routes return
-// the variant in content coding enc ("" for identity).
-func WithEncoding(ctx context.Context, enc string) context.Context {
-	return context.WithValue(ctx, encodingKey{}, enc)
-}
-
 // compressible reports whether an object of info should be compressed under c.
 func (c *Compression) compressible(info origin.Info) bool {
 	if c == nil || info.ContentEncoding != "" || info.Size < c.MinSize || info.Size > maxCompressSize {
@@ -151,9 +143,8 @@ func asVariant(info origin.Info, enc string, size int64) origin.Info {
 // variantInfo is what a whole-object GET in the request's coding would describe, for
 // HEAD and 304 answers: the coding and the variant's weak ETag, and its size when the
 // variant is already stored, else -1 (unknown until compressed: HEAD then sends no
-// Content-Length, as RFC 9110 allows). Identity requests get info unchanged.
-func (o *Origin) variantInfo(ctx context.Context, base string, info origin.Info) origin.Info {
-	enc, _ := ctx.Value(encodingKey{}).(string)
+// Content-Length, as RFC 9110 allows). Identity requests (enc "") get info unchanged.
+func (o *Origin) variantInfo(base, enc string, info origin.Info) origin.Info {
 	if enc == "" || !o.policy.Compress.compressible(info) {
 		return info
 	}

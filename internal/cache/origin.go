@@ -19,8 +19,9 @@ type Policy struct {
 	// StaleIfError is how long past its TTL a copy may still be served when the origin is
 	// unavailable or times out.
 	StaleIfError time.Duration
-	// Compress, when set, makes whole-object Gets whose context carries an encoding
-	// (WithEncoding) return a compressed variant of compressible objects.
+	// Compress, when set, makes whole-object Gets and Heads whose options name an
+	// Encoding (origin.HeadOptions) answer with that coding's variant of compressible
+	// objects.
 	Compress *Compression
 	// ReadAhead is how many slices past the one being sent a reader fetches at once when
 	// they are not stored; 0: none.
@@ -31,15 +32,10 @@ type Policy struct {
 	Breaker time.Duration
 }
 
-// Cache statuses reported in origin.Info.CacheStatus.
-const (
-	StatusHit        = "Hit"
-	StatusMiss       = "Miss"
-	StatusRefreshHit = "RefreshHit"
-)
-
 // Origin serves an origin's objects through a Store. It implements origin.Origin, so the
-// gateway's request path is the same with and without a cache.
+// gateway's request path is the same with and without a cache: the options' Variant
+// takes part in the cache key, Encoding selects a compressed variant (Policy.Compress),
+// and Served, when set, receives how each call was answered.
 type Origin struct {
 	next    origin.Origin
 	name    string
@@ -66,16 +62,8 @@ func (o *Origin) Next() origin.Origin { return o.next }
 // Probe asks the wrapped origin.
 func (o *Origin) Probe(ctx context.Context) error { return o.next.Probe(ctx) }
 
-type variantKey struct{}
-
-// WithVariant returns a context whose cache lookups use variant as part of the cache
-// key (the configured query parameters' values, see Variant).
-func WithVariant(ctx context.Context, variant string) context.Context {
-	return context.WithValue(ctx, variantKey{}, variant)
-}
-
 // Variant renders the values of the named query parameters, in the given order, as a
-// cache-key component. Parameters not named never take part.
+// cache-key component (origin.HeadOptions.Variant). Parameters not named never take part.
 func Variant(q url.Values, names []string) string {
 	if len(names) == 0 {
 		return ""
@@ -96,61 +84,62 @@ func Variant(q url.Values, names []string) string {
 	return b.String()
 }
 
-func (o *Origin) base(ctx context.Context, key string) string {
-	v, _ := ctx.Value(variantKey{}).(string)
-	return baseKey(o.name, key, v)
+// report fills *dst, when the caller asked for it, with how a call was answered, for the
+// outcomes origin.HeadOptions.Served covers: success and 304.
+func report(dst *origin.Served, s origin.Served, err error) {
+	if dst != nil && (err == nil || errors.Is(err, origin.ErrNotModified)) {
+		*dst = s
+	}
 }
 
 // Head answers from a cached entry when there is one (revalidating it when stale) and
 // asks the origin otherwise, without storing anything.
-func (o *Origin) Head(ctx context.Context, key string, cond origin.Conditions) (origin.Info, error) {
-	base := o.base(ctx, key)
-	info, err := o.head(ctx, base, key, cond)
+func (o *Origin) Head(ctx context.Context, key string, opt origin.HeadOptions) (origin.Info, error) {
+	base := baseKey(o.name, key, opt.Variant)
+	info, served, err := o.head(ctx, base, key, opt.Cond)
 	var nm *origin.NotModifiedError
 	switch {
 	case err == nil:
-		info = o.variantInfo(ctx, base, info)
+		info = o.variantInfo(base, opt.Encoding, info)
 	case errors.As(err, &nm):
-		nm.Info = o.variantInfo(ctx, base, nm.Info)
+		nm.Info = o.variantInfo(base, opt.Encoding, nm.Info)
 	}
+	report(opt.Served, served, err)
 	return info, err
 }
 
-func (o *Origin) head(ctx context.Context, base, key string, cond origin.Conditions) (origin.Info, error) {
+func (o *Origin) head(ctx context.Context, base, key string, cond origin.Conditions) (origin.Info, origin.Served, error) {
 	if it, ok := o.store.get(metaKey(base)); ok {
 		m, how, err := o.current(ctx, base, key, it.meta)
 		if err == nil {
-			info := o.annotate(m, how)
-			return info, cond.Evaluate(info)
+			return m.Info, o.aged(m, how), cond.Evaluate(m.Info)
 		}
 		if !errors.Is(err, errRefetch) {
-			return origin.Info{}, err
+			return origin.Info{}, origin.Served{}, err
 		}
 	}
-	info, err := o.next.Head(ctx, key, cond)
+	info, err := o.next.Head(ctx, key, origin.HeadOptions{Cond: cond})
 	o.observe(err)
-	info.CacheStatus = StatusMiss
-	return info, err
+	if err != nil {
+		// Not a Miss, even for the origin's 304: no cache status is reported then.
+		return info, origin.Served{}, err
+	}
+	return info, origin.Served{Status: origin.CacheMiss}, nil
 }
 
 // errRefetch: the cached entry is out of date and the object must be fetched again.
 var errRefetch = errors.New("cached entry superseded")
 
-// found is how a usable metadata entry was found.
-type found struct {
-	status string // StatusHit, StatusMiss or StatusRefreshHit
-	stale  bool   // a stale copy, served because the origin failed or its breaker is open
-}
-
 // current returns a usable metadata entry for m: m itself while fresh; after a
 // revalidation (304) a refreshed copy; m again, marked stale, when the origin fails
 // within the stale-if-error window, or at once, without asking, while the origin's
 // breaker is open (one such request then probes the origin in the background).
-// errRefetch means the object changed.
-func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta, found, error) {
+// errRefetch means the object changed. How the entry was found is returned as a Served
+// without its Age (see aged).
+func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta, origin.Served, error) {
 	now := o.now()
 	if m.fresh(now) {
-		return m, found{status: StatusHit}, nil
+		return m, origin.Served{Status: origin.CacheHit}, nil
 	}
 	staleOK := now.Sub(m.Stored) < m.TTL+o.policy.StaleIfError
 	if staleOK && o.policy.Breaker > 0 {
@@ -164,7 +153,7 @@ func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta,
 			}
 			o.store.Stats.StaleServes.Add(1)
 			o.store.Stats.BreakerServes.Add(1)
-			return m, found{status: StatusHit, stale: true}, nil
+			return m, origin.Served{Status: origin.CacheHit, Stale: true}, nil
 		}
 	}
 	// With a stale copy to fall back on, a joined revalidation that fails is not run
@@ -173,14 +162,14 @@ func (o *Origin) current(ctx context.Context, base, key string, m *meta) (*meta,
 	switch {
 	case err == nil:
 		o.store.Stats.RefreshHits.Add(1)
-		return v.(*meta), found{status: StatusRefreshHit}, nil
+		return v.(*meta), origin.Served{Status: origin.CacheRefreshHit}, nil
 	case errors.Is(err, errRefetch):
-		return nil, found{}, err
+		return nil, origin.Served{}, err
 	case failed(err) && staleOK:
 		o.store.Stats.StaleServes.Add(1)
-		return m, found{status: StatusHit, stale: true}, nil
+		return m, origin.Served{Status: origin.CacheHit, Stale: true}, nil
 	}
-	return nil, found{}, err
+	return nil, origin.Served{}, err
 }
 
 // revalidate returns the flight function that revalidates m with the origin: the
@@ -191,7 +180,7 @@ func (o *Origin) revalidate(base, key string, m *meta) func(context.Context) (an
 		if cond.IfNoneMatch == "" {
 			cond.IfModifiedSince = m.Info.LastModified
 		}
-		_, err := o.next.Head(ctx, key, cond)
+		_, err := o.next.Head(ctx, key, origin.HeadOptions{Cond: cond})
 		o.observe(err)
 		var nm *origin.NotModifiedError
 		if errors.As(err, &nm) {
@@ -217,49 +206,48 @@ func (o *Origin) revalidate(base, key string, m *meta) func(context.Context) (an
 // observe feeds the outcome of a call to the wrapped origin to the origin's breaker.
 func (o *Origin) observe(err error) { o.breaker.record(err, o.now(), o.policy.Breaker) }
 
-func (o *Origin) annotate(m *meta, how found) origin.Info {
-	info := m.Info
-	info.CacheStatus, info.Stale = how.status, how.stale
-	if info.CacheStatus != StatusMiss && info.CacheStatus != StatusRefreshHit {
-		info.Age = max(0, o.now().Sub(m.Stored))
+// aged is how, with its Age: for a hit, how long ago entry m was fetched or last
+// validated; 0 for a miss or a refresh hit.
+func (o *Origin) aged(m *meta, how origin.Served) origin.Served {
+	if how.Status == origin.CacheHit {
+		how.Age = max(0, o.now().Sub(m.Stored))
 	}
-	return info
+	return how
 }
 
 // Get serves the object or range from the cache, fetching the slices it lacks.
 func (o *Origin) Get(ctx context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
-	base := o.base(ctx, key)
+	base := baseKey(o.name, key, opt.Variant)
 	for attempt := 0; ; attempt++ {
-		obj, err := o.get(ctx, base, key, opt)
+		obj, served, err := o.get(ctx, base, key, opt)
 		if errors.Is(err, errRefetch) && attempt < 2 {
 			continue
 		}
 		var nm *origin.NotModifiedError
 		if opt.Range == nil && errors.As(err, &nm) {
-			nm.Info = o.variantInfo(ctx, base, nm.Info) // a 304 names the tag a 200 would carry
+			nm.Info = o.variantInfo(base, opt.Encoding, nm.Info) // a 304 names the tag a 200 would carry
 		}
-		if err == nil && opt.Range == nil && o.policy.Compress.compressible(obj.Info) {
-			if enc, _ := ctx.Value(encodingKey{}).(string); enc != "" {
-				return o.encoded(ctx, base, obj, enc)
-			}
+		if err == nil && opt.Range == nil && opt.Encoding != "" && o.policy.Compress.compressible(obj.Info) {
+			obj, err = o.encoded(ctx, base, obj, opt.Encoding)
 		}
+		report(opt.Served, served, err)
 		return obj, err
 	}
 }
 
-func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOptions) (*origin.Object, error) {
+func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOptions) (*origin.Object, origin.Served, error) {
 	var (
 		m     *meta
-		how   found
+		how   origin.Served
 		first *sliceData // the slice fetched with the metadata, when it was
 	)
 	if it, ok := o.store.get(metaKey(base)); ok {
 		var err error
 		m, how, err = o.current(ctx, base, key, it.meta)
 		if err != nil {
-			return nil, err
+			return nil, how, err
 		}
-		if how.status == StatusHit {
+		if how.Status == origin.CacheHit {
 			o.store.Stats.Hits.Add(1)
 		}
 	} else {
@@ -269,20 +257,20 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 		}
 		res, err := o.fetchMeta(ctx, base, key, idx)
 		if err != nil {
-			return nil, err
+			return nil, origin.Served{}, err
 		}
-		m, how, first = res.meta, found{status: StatusMiss}, res.slice
+		m, how, first = res.meta, origin.Served{Status: origin.CacheMiss}, res.slice
 	}
-	info := o.annotate(m, how)
+	info, served := m.Info, o.aged(m, how)
 	if err := opt.Cond.Evaluate(info); err != nil {
-		return nil, err
+		return nil, served, err
 	}
 	obj := &origin.Object{Info: info}
 	start, end := int64(0), info.Size-1
 	if opt.Range != nil {
 		r, ok := opt.Range.Resolve(info.Size)
 		if !ok {
-			return nil, &origin.RangeError{Size: info.Size}
+			return nil, served, &origin.RangeError{Size: info.Size}
 		}
 		obj.Range = &r
 		start, end = r.Start, r.End
@@ -292,12 +280,12 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 		// rather than a cut connection.
 		data, err := o.slice(ctx, base, key, m, idx, true)
 		if err != nil {
-			return nil, err
+			return nil, served, err
 		}
 		first = &sliceData{idx: idx, data: data}
 	}
 	obj.Body = &reader{ctx: ctx, o: o, base: base, key: key, m: m, pos: start, end: end, first: first}
-	return obj, nil
+	return obj, served, nil
 }
 
 type sliceData struct {
@@ -379,9 +367,7 @@ func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag str
 	}
 	o.observe(nil)
 	o.store.Stats.OriginBytes.Add(n)
-	info := obj.Info
-	info.CacheStatus, info.Age, info.Stale = "", 0, false
-	return &sliceData{idx: idx, data: data}, info, nil
+	return &sliceData{idx: idx, data: data}, obj.Info, nil
 }
 
 // slice returns slice idx of version m, from the store or the origin. With retry set, a

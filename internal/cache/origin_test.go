@@ -45,14 +45,14 @@ func (m *memOrigin) put(key string, body []byte, cacheControl string) {
 
 func (m *memOrigin) Probe(context.Context) error { return nil }
 
-func (m *memOrigin) Head(_ context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+func (m *memOrigin) Head(_ context.Context, key string, opt origin.HeadOptions) (origin.Info, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	info, ok := m.objs[key]
 	if !ok {
 		return origin.Info{}, origin.NotFound(key)
 	}
-	return info, cond.Evaluate(info)
+	return info, opt.Cond.Evaluate(info)
 }
 
 func (m *memOrigin) Get(_ context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {

@@ -46,11 +46,11 @@ func (f *faultOrigin) pass(op string, first int64) error {
 	return g(op, first)
 }
 
-func (f *faultOrigin) Head(ctx context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+func (f *faultOrigin) Head(ctx context.Context, key string, opt origin.HeadOptions) (origin.Info, error) {
 	if err := f.pass("HEAD", -1); err != nil {
 		return origin.Info{}, err
 	}
-	return f.memOrigin.Head(ctx, key, cond)
+	return f.memOrigin.Head(ctx, key, opt)
 }
 
 func (f *faultOrigin) Get(ctx context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
@@ -75,14 +75,16 @@ func hang(release <-chan struct{}) error {
 	}
 }
 
-func getAll(ctx context.Context, o *Origin, key string) ([]byte, origin.Info, error) {
-	obj, err := o.Get(ctx, key, origin.GetOptions{})
+// getAll reads the whole object at key through o, and reports how o served it.
+func getAll(ctx context.Context, o *Origin, key string) ([]byte, origin.Served, error) {
+	var served origin.Served
+	obj, err := o.Get(ctx, key, origin.GetOptions{HeadOptions: origin.HeadOptions{Served: &served}})
 	if err != nil {
-		return nil, origin.Info{}, err
+		return nil, origin.Served{}, err
 	}
 	defer obj.Body.Close()
 	b, err := io.ReadAll(obj.Body)
-	return b, obj.Info, err
+	return b, served, err
 }
 
 func pattern(n int) []byte {
@@ -118,15 +120,15 @@ func TestRegression_JoinedFetchInheritsFailure(t *testing.T) {
 			go func() { _, _, err := getAll(ctx, o, "obj"); errA <- err }()
 			synctest.Wait() // A's fetch hangs
 			start := time.Now()
-			got, info, err := getAll(ctx, o, "obj") // B joins it
+			got, served, err := getAll(ctx, o, "obj") // B joins it
 			if err != nil || !bytes.Equal(got, body) {
 				t.Fatalf("joined request: %d bytes, err %v; want the object", len(got), err)
 			}
 			if d := time.Since(start); d != originTimeout {
 				t.Errorf("joined request took %s, want the one timeout it joined (%s)", d, originTimeout)
 			}
-			if info.CacheStatus != StatusMiss {
-				t.Errorf("status %q", info.CacheStatus)
+			if served.Status != origin.CacheMiss {
+				t.Errorf("status %q", served.Status)
 			}
 			if err := <-errA; !errors.Is(err, origin.ErrTimeout) {
 				t.Errorf("the hanging request's own fetch: %v, want ErrTimeout", err)
@@ -272,9 +274,9 @@ func TestRegression_OutageWaitsTimeoutPerRequest(t *testing.T) {
 		fo.setGate(func(string, int64) error { hung.Add(1); return hang(release) })
 
 		start := time.Now()
-		got, info, err := getAll(ctx, o, "a")
-		if err != nil || !bytes.Equal(got, body) || !info.Stale || info.CacheStatus != StatusHit {
-			t.Fatalf("first request of the outage: err %v, stale %v, status %q", err, info.Stale, info.CacheStatus)
+		got, served, err := getAll(ctx, o, "a")
+		if err != nil || !bytes.Equal(got, body) || !served.Stale || served.Status != origin.CacheHit {
+			t.Fatalf("first request of the outage: err %v, stale %v, status %q", err, served.Stale, served.Status)
 		}
 		if d := time.Since(start); d != originTimeout {
 			t.Errorf("first request took %s, want the origin timeout", d)
@@ -283,9 +285,9 @@ func TestRegression_OutageWaitsTimeoutPerRequest(t *testing.T) {
 		// route, get their stale copy at once; one probe is started.
 		for i, oo := range []*Origin{o, other, o, other, o} {
 			start := time.Now()
-			got, info, err := getAll(ctx, oo, []string{"a", "b"}[i%2])
-			if err != nil || !bytes.Equal(got, body) || !info.Stale || info.Age < 2*time.Minute {
-				t.Fatalf("request %d while open: err %v, stale %v, age %s", i, err, info.Stale, info.Age)
+			got, served, err := getAll(ctx, oo, []string{"a", "b"}[i%2])
+			if err != nil || !bytes.Equal(got, body) || !served.Stale || served.Age < 2*time.Minute {
+				t.Fatalf("request %d while open: err %v, stale %v, age %s", i, err, served.Stale, served.Age)
 			}
 			if d := time.Since(start); d != 0 {
 				t.Errorf("request %d waited %s with the breaker open", i, d)
@@ -307,8 +309,8 @@ func TestRegression_OutageWaitsTimeoutPerRequest(t *testing.T) {
 			t.Errorf("a miss during the outage: %v, want the origin's timeout", err)
 		}
 		start = time.Now()
-		if _, info, err := getAll(ctx, o, "a"); err != nil || !info.Stale || time.Since(start) != 0 {
-			t.Fatalf("after the failed probe: err %v, stale %v, waited %s", err, info.Stale, time.Since(start))
+		if _, served, err := getAll(ctx, o, "a"); err != nil || !served.Stale || time.Since(start) != 0 {
+			t.Fatalf("after the failed probe: err %v, stale %v, waited %s", err, served.Stale, time.Since(start))
 		}
 		synctest.Wait() // that request started the next probe
 
@@ -317,11 +319,11 @@ func TestRegression_OutageWaitsTimeoutPerRequest(t *testing.T) {
 		close(release)
 		fo.setGate(nil)
 		synctest.Wait()
-		if _, info, err := getAll(ctx, o, "a"); err != nil || info.Stale || info.CacheStatus != StatusHit {
-			t.Fatalf("after the origin recovered: err %v, stale %v, status %q; want a fresh hit", err, info.Stale, info.CacheStatus)
+		if _, served, err := getAll(ctx, o, "a"); err != nil || served.Stale || served.Status != origin.CacheHit {
+			t.Fatalf("after the origin recovered: err %v, stale %v, status %q; want a fresh hit", err, served.Stale, served.Status)
 		}
-		if _, info, err := getAll(ctx, o, "b"); err != nil || info.Stale || info.CacheStatus != StatusRefreshHit {
-			t.Fatalf("closed breaker: err %v, stale %v, status %q; want a revalidation", err, info.Stale, info.CacheStatus)
+		if _, served, err := getAll(ctx, o, "b"); err != nil || served.Stale || served.Status != origin.CacheRefreshHit {
+			t.Fatalf("closed breaker: err %v, stale %v, status %q; want a revalidation", err, served.Stale, served.Status)
 		}
 	})
 }
@@ -341,8 +343,8 @@ func TestOriginBreakerOff(t *testing.T) {
 		fo.setGate(func(string, int64) error { return hang(nil) })
 		for i := range 3 {
 			start := time.Now()
-			if _, info, err := getAll(ctx, o, "a"); err != nil || !info.Stale || time.Since(start) != originTimeout {
-				t.Fatalf("request %d: err %v, stale %v, waited %s", i, err, info.Stale, time.Since(start))
+			if _, served, err := getAll(ctx, o, "a"); err != nil || !served.Stale || time.Since(start) != originTimeout {
+				t.Fatalf("request %d: err %v, stale %v, waited %s", i, err, served.Stale, time.Since(start))
 			}
 		}
 	})
@@ -369,8 +371,8 @@ func TestOriginBreakerRespectsStaleWindow(t *testing.T) {
 		}
 		time.Sleep(3 * time.Minute)
 		fo.setGate(func(string, int64) error { return origin.Unavailable(errors.New("connection refused")) })
-		if _, info, err := getAll(ctx, o, "a"); err != nil || !info.Stale {
-			t.Fatalf("inside the window: err %v, stale %v", err, info.Stale)
+		if _, served, err := getAll(ctx, o, "a"); err != nil || !served.Stale {
+			t.Fatalf("inside the window: err %v, stale %v", err, served.Stale)
 		}
 		before := fo.calls.Load()
 		if _, _, err := getAll(ctx, oShort, "b"); !errors.Is(err, origin.ErrUnavailable) {

@@ -127,12 +127,13 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		return &httpx.Error{Status: p.Status, Cause: p.Cause}
 	}
 	e.key = p.Key
+	var opt origin.HeadOptions // the variant and coding asked for; serveGet/serveHead add the rest
 	if p.Route.Cached && len(p.Route.QueryKeys) > 0 {
-		ctx = cache.WithVariant(ctx, cache.Variant(r.URL.Query(), p.Route.QueryKeys))
+		opt.Variant = cache.Variant(r.URL.Query(), p.Route.QueryKeys)
 	}
 	if p.Route.Compress {
 		w.Header().Add("Vary", "Accept-Encoding")
-		ctx = cache.WithEncoding(ctx, cache.Negotiate(r.Header.Get("Accept-Encoding")))
+		opt.Encoding = cache.Negotiate(r.Header.Get("Accept-Encoding"))
 	}
 	if p.Route.Cached {
 		// Replaced by the object's own status when there is an object to send.
@@ -140,9 +141,9 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 	}
 	oh := objectHeaders{policy: p.Route.Headers, path: p.Path, key: p.Key}
 	if r.Method == http.MethodHead {
-		return serveHead(ctx, w, r, p.Route.Origin, p.Key, oh)
+		return serveHead(ctx, w, r, p.Route.Origin, p.Key, opt, oh)
 	}
-	return serveGet(ctx, w, r, p.Route.Origin, p.Key, oh)
+	return serveGet(ctx, w, r, p.Route.Origin, p.Key, opt, oh)
 }
 
 // statusFor maps origin and context errors to the status the client sees.

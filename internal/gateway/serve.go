@@ -15,11 +15,12 @@ import (
 )
 
 // serveGet fetches key and streams it. Preconditions and Range go to the origin in the
-// same call; If-Range is honoured by asking for the range only if the entity tag still
-// matches, and for the whole object otherwise.
-func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, oh objectHeaders) error {
-	opt := origin.GetOptions{Cond: origin.ConditionsFrom(r.Header)}
-	opt.Range = origin.ParseRange(r.Header.Get("Range"))
+// same call, with the route's variant and coding in base; If-Range is honoured by asking
+// for the range only if the entity tag still matches, and for the whole object otherwise.
+func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, base origin.HeadOptions, oh objectHeaders) error {
+	var served origin.Served
+	base.Cond, base.Served = origin.ConditionsFrom(r.Header), &served
+	opt := origin.GetOptions{HeadOptions: base, Range: origin.ParseRange(r.Header.Get("Range"))}
 	if v := r.Header.Get("If-Range"); v != "" && opt.Range != nil {
 		full := opt
 		full.Range = nil
@@ -36,21 +37,24 @@ func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.
 			if errors.Is(err, origin.ErrPreconditionFailed) {
 				obj, err = o.Get(ctx, key, full) // changed since: send it all
 			}
-			return respond(w, r, obj, err, oh)
+			return respond(w, r, obj, served, err, oh)
 		}
 	}
 	obj, err := o.Get(ctx, key, opt)
-	return respond(w, r, obj, err, oh)
+	return respond(w, r, obj, served, err, oh)
 }
 
 // serveHead answers HEAD from the origin's metadata; Range is ignored (allowed by RFC
 // 9110), so HEAD never opens a body.
-func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, oh objectHeaders) error {
-	info, err := o.Head(ctx, key, origin.ConditionsFrom(r.Header))
+func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, base origin.HeadOptions, oh objectHeaders) error {
+	var served origin.Served
+	base.Cond, base.Served = origin.ConditionsFrom(r.Header), &served
+	info, err := o.Head(ctx, key, base)
 	if err != nil {
-		return respond(w, r, nil, err, oh)
+		return respond(w, r, nil, served, err, oh)
 	}
 	setObjectHeaders(w.Header(), info)
+	setCacheHeaders(w.Header(), served)
 	oh.apply(w.Header(), info)
 	if info.Size >= 0 { // unknown for a compressed variant not made yet
 		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
@@ -59,12 +63,14 @@ func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin
 	return nil
 }
 
-func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error, oh objectHeaders) error {
+// respond writes the origin's answer: obj, or the 304 or error in err; served is how a
+// cache answered (read only for an object or a 304, as its contract says).
+func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, served origin.Served, err error, oh objectHeaders) error {
 	var nm *origin.NotModifiedError
 	switch {
 	case errors.As(err, &nm):
-		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires,
-			CacheStatus: nm.Info.CacheStatus, Age: nm.Info.Age, Stale: nm.Info.Stale})
+		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires})
+		setCacheHeaders(w.Header(), served)
 		oh.apply(w.Header(), nm.Info)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
@@ -76,6 +82,7 @@ func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, err error, 
 	defer obj.Body.Close()
 	h := w.Header()
 	setObjectHeaders(h, obj.Info)
+	setCacheHeaders(h, served)
 	oh.apply(h, obj.Info)
 	n := obj.Length()
 	h.Set("Content-Length", strconv.FormatInt(n, 10))
@@ -143,13 +150,20 @@ func setObjectHeaders(h http.Header, info origin.Info) {
 	set("Content-Encoding", info.ContentEncoding)
 	set("Content-Language", info.ContentLanguage)
 	set("Expires", info.Expires)
-	if info.CacheStatus != "" {
-		h.Set("X-Cache", info.CacheStatus+" from gatehouse")
-		h.Set("Age", strconv.FormatInt(int64(info.Age/time.Second), 10))
-		if info.Stale {
-			h.Set("Warning", `110 - "Response is Stale"`)
-		}
-	}
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// setCacheHeaders writes how the edge cache answered: X-Cache, Age and, for a stale
+// copy, Warning. Nothing when no cache answered (the handler has already set X-Cache to
+// "Error from gatehouse" on cached routes, for answers that carry no object).
+func setCacheHeaders(h http.Header, s origin.Served) {
+	if s.Status == origin.CacheNone {
+		return
+	}
+	h.Set("X-Cache", s.Status.String()+" from gatehouse")
+	h.Set("Age", strconv.FormatInt(int64(s.Age/time.Second), 10))
+	if s.Stale {
+		h.Set("Warning", `110 - "Response is Stale"`)
+	}
 }

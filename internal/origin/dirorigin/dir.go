@@ -47,17 +47,19 @@ func (d *Dir) Probe(context.Context) error {
 	return nil
 }
 
-// Head describes the file at key.
-func (d *Dir) Head(_ context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+// Head describes the file at key. Of opt, only Cond matters: a folder holds one
+// representation per key (no variants, no codings made at the edge) and fills no Served.
+func (d *Dir) Head(_ context.Context, key string, opt origin.HeadOptions) (origin.Info, error) {
 	f, info, err := d.open(key)
 	if err != nil {
 		return origin.Info{}, err
 	}
 	f.Close()
-	return info, cond.Evaluate(info)
+	return info, opt.Cond.Evaluate(info)
 }
 
-// Get opens the file at key, or the range of it opt asks for.
+// Get opens the file at key, or the range of it opt asks for. As for Head, Variant,
+// Encoding and Served are ignored.
 func (d *Dir) Get(_ context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
 	f, info, err := d.open(key)
 	if err != nil {

@@ -113,12 +113,13 @@ func (b *Bucket) Probe(ctx context.Context) error {
 	}
 }
 
-// Head describes the object at key.
-func (b *Bucket) Head(ctx context.Context, key string, cond origin.Conditions) (origin.Info, error) {
+// Head describes the object at key. Of opt, only Cond matters: a bucket holds one
+// representation per key (no variants, no codings made at the edge) and fills no Served.
+func (b *Bucket) Head(ctx context.Context, key string, opt origin.HeadOptions) (origin.Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.timeout)
 	defer cancel()
 	in := &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key}
-	cond, local := splitConditions(cond)
+	cond, local := splitConditions(opt.Cond)
 	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
 	out, err := b.client.HeadObject(ctx, in)
 	if err != nil {
@@ -151,13 +152,14 @@ func (b *Bucket) Head(ctx context.Context, key string, cond origin.Conditions) (
 // S3 may already be sending a large object. When a body is needed, the GetObject asks
 // for the version the HEAD described (If-Match with its ETag); if that version has gone
 // (412: the object changed in between), the GetObject is sent once more without
-// conditions and they are evaluated on what it returns.
+// conditions and they are evaluated on what it returns. As for Head, only Cond and Range
+// of opt matter.
 func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
 	remote, local := splitConditions(opt.Cond)
 	if local == nil {
 		return b.get(ctx, key, opt.Range, remote, nil)
 	}
-	info, err := b.Head(ctx, key, opt.Cond)
+	info, err := b.Head(ctx, key, opt.HeadOptions)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +197,7 @@ func (b *Bucket) get(ctx context.Context, key string, rng *origin.ByteRange, rem
 		err = b.mapErr(ctx, err)
 		if errors.Is(err, origin.ErrRangeNotSatisfiable) {
 			// S3's 416 does not say how big the object is; Content-Range needs it.
-			info, herr := b.Head(ctx, key, origin.Conditions{})
+			info, herr := b.Head(ctx, key, origin.HeadOptions{})
 			if herr != nil {
 				return nil, herr
 			}
