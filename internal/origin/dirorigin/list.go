@@ -20,7 +20,8 @@ import (
 //
 // Files only are listed: symbolic links are listed when they point to a file inside
 // the root and never followed into folders (a link to a parent would loop); files
-// being written (see Put) are left out. The token is the last entry of the page.
+// being written (see Put) are left out. The token is the last entry of the page (a key
+// or a common prefix), used as the start of the next.
 func (d *Dir) List(ctx context.Context, prefix string, opt origin.ListOptions) (origin.ListPage, error) {
 	opt, err := origin.CheckListOptions(opt)
 	if err != nil {
@@ -29,9 +30,6 @@ func (d *Dir) List(ctx context.Context, prefix string, opt origin.ListOptions) (
 	w := &walker{d: d, ctx: ctx, prefix: prefix, delim: opt.Delimiter != "", after: opt.StartAfter}
 	if opt.Token != "" {
 		w.after = opt.Token
-		if strings.HasSuffix(opt.Token, "/") { // a common prefix: skip all of it
-			w.skipUnder = opt.Token
-		}
 	}
 	var page origin.ListPage
 	var last string
@@ -64,11 +62,11 @@ type entry struct {
 }
 
 type walker struct {
-	d                *Dir
-	ctx              context.Context
-	prefix           string
-	delim            bool
-	after, skipUnder string
+	d      *Dir
+	ctx    context.Context
+	prefix string
+	delim  bool
+	after  string
 }
 
 // errStop ends a walk early; it is not an error.
@@ -115,7 +113,12 @@ func (w *walker) walkDir(dir string, emit func(entry) bool) error {
 		if inPrefix && w.delim && len(k) > len(w.prefix) {
 			// Every key under k has a "/" past the prefix (the one ending k: the prefix
 			// holds none past dir, or the walk would not be at this level), so all roll
-			// up into k: list k once if it has a key left after the page's start.
+			// up into k. As in S3, a common prefix comes after the start when it sorts
+			// after it: one that holds the start (or is it, as a token) is skipped
+			// whole. k is listed once if it holds a key at all.
+			if k <= w.after {
+				continue
+			}
 			found := false
 			err := w.walkDir(k, func(entry) bool { found = true; return false })
 			if err != nil && !errors.Is(err, errStop) {
@@ -134,16 +137,11 @@ func (w *walker) walkDir(dir string, emit func(entry) bool) error {
 }
 
 // passes reports whether key k comes after the page's start.
-func (w *walker) passes(k string) bool {
-	return k > w.after && (w.skipUnder == "" || !strings.HasPrefix(k, w.skipUnder))
-}
+func (w *walker) passes(k string) bool { return k > w.after }
 
 // before reports whether every key under the folder prefix k comes before the page's
-// start (or is skipped as part of the previous page's last common prefix).
+// start.
 func (w *walker) before(k string) bool {
-	if w.skipUnder != "" && strings.HasPrefix(k, w.skipUnder) {
-		return true
-	}
 	return k < w.after && !strings.HasPrefix(w.after, k)
 }
 
