@@ -10,6 +10,10 @@
 // (package cache) is an Origin like any other, and the caller need not know whether one
 // is in front. How such a decorator answered (hit, miss, stale) comes back through the
 // HeadOptions.Served out-parameter, not in Info, which describes only the object.
+//
+// Origin is read-only. Writes are optional capabilities, each a small interface found by
+// type assertion (Putter, Deleter, Lister, Multipart; see write.go), so an origin offers
+// only what it can do.
 package origin
 
 import (
