@@ -284,9 +284,9 @@ func (a *Authenticator) Challenge(err error) string {
 		return `Bearer realm="gatehouse"`
 	case errors.Is(err, policy.ErrBadCredentials):
 		reason := "invalid token"
-		var f *policy.Failure
-		if errors.As(err, &f) && f.Detail != "" {
-			reason = f.Detail
+		var te *tokenError
+		if errors.As(err, &te) {
+			reason = te.reason
 		}
 		return `Bearer error="invalid_token", error_description="` + quoteEscape(reason) + `"`
 	}
@@ -307,15 +307,34 @@ func (a *Authenticator) Ready() error {
 	return fmt.Errorf("jwt %s: %w yet", a.name, ErrNoKeySet)
 }
 
-// bad is a refusal of the token: a short public reason (the challenge carries it) and an
+// tokenError is a refusal with a short public reason (used in the challenge) and an
 // optional cause that only the log sees.
-func bad(reason string, cause error) error {
-	return policy.Fail(policy.ErrBadCredentials, reason).Because(cause)
+type tokenError struct {
+	kind   error // policy.ErrBadCredentials or policy.ErrForbidden
+	reason string
+	cause  error
 }
 
-// forbidden is a valid token whose claims fail the rules, with a short public reason.
+func (e *tokenError) Error() string {
+	if e.cause != nil {
+		return e.kind.Error() + ": " + e.reason + ": " + e.cause.Error()
+	}
+	return e.kind.Error() + ": " + e.reason
+}
+
+func (e *tokenError) Unwrap() []error {
+	if e.cause != nil {
+		return []error{e.kind, e.cause}
+	}
+	return []error{e.kind}
+}
+
+func bad(reason string, cause error) error {
+	return &tokenError{kind: policy.ErrBadCredentials, reason: reason, cause: cause}
+}
+
 func forbidden(reason string) error {
-	return policy.Fail(policy.ErrForbidden, reason)
+	return &tokenError{kind: policy.ErrForbidden, reason: reason}
 }
 
 // quoteEscape makes s safe inside a quoted-string: backslash and quote are escaped,

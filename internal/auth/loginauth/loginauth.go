@@ -31,7 +31,6 @@ package loginauth
 import (
 	"context"
 	"crypto"
-	"crypto/subtle"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -46,6 +45,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/gatehouse-dev/gatehouse/cfsign"
 	"github.com/gatehouse-dev/gatehouse/internal/auth/signedauth"
@@ -87,8 +87,9 @@ type Authenticator struct {
 	now         func() time.Time
 	pages       *pages.Set
 
-	mu       sync.Mutex
-	provider *oidc.Provider // discovered on first use; a failure is retried next time
+	mu        sync.Mutex
+	provider  *oidc.Provider     // discovered on first use; a failure is retried next time
+	discovery singleflight.Group // the discovery in progress, shared by concurrent requests
 }
 
 // New builds the authenticator: it reads the private key and the key group's public keys
@@ -225,7 +226,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	}
 	host, _ := a.host(r.HTTP, signedauth.Scheme(r)) // Verify refused other hosts
 	if !res.FromCookies || res.Canned || res.Policy.Resource != a.resource(host) {
-		return nil, policy.Fail(policy.ErrForbidden, fmt.Sprintf("not the cookies this sign-in issues (resource %q)", clip(res.Policy.Resource)))
+		return nil, fmt.Errorf("%w: not the cookies this sign-in issues (resource %q)", policy.ErrForbidden, clip(res.Policy.Resource))
 	}
 	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "login", Display: a.signedInUser(r.HTTP)}, nil
 }
@@ -285,18 +286,48 @@ func (a *Authenticator) ServeEndpoint(w http.ResponseWriter, r *http.Request, pa
 	}
 }
 
+// discoveryTimeout bounds one provider discovery, which runs on after the request that
+// began it has gone, for the requests that joined it.
+const discoveryTimeout = 30 * time.Second
+
+// getProvider returns the provider, discovering it on first use. Discovery runs outside
+// a.mu, so a slow issuer holds up only the requests that need the provider, and each of
+// those stops waiting when its own ctx ends; concurrent first requests share one
+// discovery (singleflight). A failure is not kept: the next request discovers again.
 func (a *Authenticator) getProvider(ctx context.Context) (*oidc.Provider, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.provider != nil {
-		return a.provider, nil
+	p := a.provider
+	a.mu.Unlock()
+	if p != nil {
+		return p, nil
 	}
-	p, err := oidc.NewProvider(oidc.ClientContext(ctx, a.client), a.cfg.Issuer)
-	if err != nil {
-		return nil, err
+	result := a.discovery.DoChan("", func() (any, error) {
+		a.mu.Lock()
+		p := a.provider // published by a discovery that ended since the check above
+		a.mu.Unlock()
+		if p != nil {
+			return p, nil
+		}
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discoveryTimeout)
+		defer cancel()
+		p, err := oidc.NewProvider(oidc.ClientContext(dctx, a.client), a.cfg.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		a.mu.Lock()
+		a.provider = p
+		a.mu.Unlock()
+		return p, nil
+	})
+	select {
+	case r := <-result:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*oidc.Provider), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	a.provider = p
-	return p, nil
 }
 
 func (a *Authenticator) oauth2Config(p *oidc.Provider, scheme, host string) *oauth2.Config {
@@ -335,14 +366,14 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, scheme, ho
 	ret := a.returnTo(r.URL.Query().Get("rd"))
 	p, err := a.getProvider(r.Context())
 	if err != nil {
-		a.fail(w, http.StatusBadGateway, pages.Failed, ret, "provider discovery failed", err)
+		a.fail(w, failed(http.StatusBadGateway, ret, "provider discovery failed", err))
 		return
 	}
 	f := &flow{State: randomToken(), Nonce: randomToken(), Verifier: oauth2.GenerateVerifier(), Return: ret,
 		Expires: a.now().Add(stateTTL).Unix()}
 	v, err := a.sealer.seal(f)
 	if err != nil {
-		a.fail(w, http.StatusInternalServerError, pages.Failed, ret, "sealing the sign-in state", err)
+		a.fail(w, failed(http.StatusInternalServerError, ret, "sealing the sign-in state", err))
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: v, Path: a.cfg.CallbackPath, MaxAge: int(stateTTL.Seconds()),
@@ -355,85 +386,6 @@ func (a *Authenticator) login(w http.ResponseWriter, r *http.Request, scheme, ho
 	}
 	u := a.oauth2Config(p, scheme, host).AuthCodeURL(f.State, opts...)
 	http.Redirect(w, r, u, http.StatusFound)
-}
-
-func (a *Authenticator) callback(w http.ResponseWriter, r *http.Request, scheme, host string) {
-	// The state cookie is single use: cleared whatever happens next.
-	http.SetCookie(w, &http.Cookie{Name: stateCookie, Value: "", Path: a.cfg.CallbackPath, MaxAge: -1,
-		Secure: *a.cfg.CookieSecure, HttpOnly: true, SameSite: http.SameSiteLaxMode})
-	now := a.now()
-	c, err := r.Cookie(stateCookie)
-	if err != nil {
-		a.fail(w, http.StatusBadRequest, pages.Failed, a.Landing(), "callback without a state cookie (expired, or opened in another browser)", errBadState)
-		return
-	}
-	f, err := a.sealer.open(c.Value, now)
-	if err != nil {
-		a.fail(w, http.StatusBadRequest, pages.Failed, a.Landing(), "callback with a bad state cookie", err)
-		return
-	}
-	q := r.URL.Query()
-	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
-		a.fail(w, http.StatusBadRequest, pages.Failed, f.Return, "state parameter does not match the state cookie", nil)
-		return
-	}
-	if !a.spent.Use(f.State, time.Unix(f.Expires, 0), now) {
-		a.fail(w, http.StatusBadRequest, pages.Failed, f.Return, "state already used (replayed callback)", nil)
-		return
-	}
-	if e := q.Get("error"); e != "" {
-		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "provider returned an error", fmt.Errorf("%s: %s", clip(e), clip(q.Get("error_description"))))
-		return
-	}
-	p, err := a.getProvider(r.Context())
-	if err != nil {
-		a.fail(w, http.StatusBadGateway, pages.Failed, f.Return, "provider discovery failed", err)
-		return
-	}
-	ctx := oidc.ClientContext(r.Context(), a.client)
-	tok, err := a.oauth2Config(p, scheme, host).Exchange(ctx, q.Get("code"), oauth2.VerifierOption(f.Verifier))
-	if err != nil {
-		a.fail(w, http.StatusBadGateway, pages.Failed, f.Return, "code exchange failed", err)
-		return
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	if raw == "" {
-		a.fail(w, http.StatusBadGateway, pages.Failed, f.Return, "token response has no id_token", nil)
-		return
-	}
-	idt, err := p.VerifierContext(ctx, &oidc.Config{ClientID: a.cfg.ClientID, Now: a.now}).Verify(ctx, raw)
-	if err != nil {
-		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "ID token refused", err)
-		return
-	}
-	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(f.Nonce)) != 1 {
-		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "ID token nonce does not match", nil)
-		return
-	}
-	var claims map[string]any
-	if err := idt.Claims(&claims); err != nil {
-		a.fail(w, http.StatusUnauthorized, pages.Failed, f.Return, "ID token claims", err)
-		return
-	}
-	who := claimString(claims, "email")
-	if who == "" {
-		who = idt.Subject
-	}
-	if err := a.check(claims); err != nil {
-		a.log.Info("login: denied", "user", who, "reason", err.Error())
-		a.pages.Write(w, http.StatusForbidden, pages.Defaults(pages.Denied, a.LoginURL(f.Return)+"&prompt=login"))
-		return
-	}
-	cookies, err := a.issue(host, who, now)
-	if err != nil {
-		a.fail(w, http.StatusInternalServerError, pages.Failed, f.Return, "signing cookies", err)
-		return
-	}
-	for _, ck := range cookies {
-		http.SetCookie(w, ck)
-	}
-	a.log.Info("login: signed in", "user", who, "subject", idt.Subject, "expires", now.Add(a.cfg.CookieLifetime).UTC().Format(time.RFC3339))
-	http.Redirect(w, r, f.Return, http.StatusFound)
 }
 
 // check applies the access rules to verified ID token claims. The error says which rule
@@ -517,16 +469,6 @@ func (a *Authenticator) logout(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Clear-Site-Data", `"cache"`)
 	ret := a.returnTo(r.URL.Query().Get("rd"))
 	a.pages.Write(w, http.StatusOK, pages.Defaults(pages.LoggedOut, a.LoginURL(ret)))
-}
-
-// fail logs why a sign-in failed and shows a page that does not say.
-func (a *Authenticator) fail(w http.ResponseWriter, status int, k pages.Kind, ret, what string, err error) {
-	attrs := []any{"reason", what, "status", status}
-	if err != nil {
-		attrs = append(attrs, "error", err.Error())
-	}
-	a.log.Warn("login: sign-in failed", attrs...)
-	a.pages.Write(w, status, pages.Defaults(k, a.LoginURL(ret)))
 }
 
 func claimString(c map[string]any, name string) string {
