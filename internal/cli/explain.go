@@ -201,7 +201,7 @@ func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr erro
 		}
 	}
 	for _, s := range p.Decision.Steps {
-		rep.Steps = append(rep.Steps, reportStep{s.Name, s.Outcome, s.Detail})
+		rep.Steps = append(rep.Steps, reportStep{s.Name, s.Outcome.String(), s.Text()})
 	}
 	rep.Allowed = p.Status == 0 || p.Status == http.StatusNoContent
 	rep.Reason = p.Decision.Reason

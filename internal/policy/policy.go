@@ -19,7 +19,6 @@ package policy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -44,30 +43,18 @@ type Request struct {
 	Scheme string     // http or https, as the client used it
 }
 
-// Authenticator errors. Anything else an Authenticator returns is an outage.
-var (
-	// ErrNoCredentials: nothing this authenticator understands was sent.
-	ErrNoCredentials = errors.New("no credentials")
-	// ErrBadCredentials: credentials were sent but are invalid (wrap it with detail).
-	ErrBadCredentials = errors.New("bad credentials")
-	// ErrForbidden: the sender is known (or the address seen) but not allowed.
-	ErrForbidden = errors.New("not allowed")
-	// ErrRateLimited: the client failed too often recently and is refused without a
-	// check (429).
-	ErrRateLimited = errors.New("too many failed attempts")
-)
-
 // Authenticator establishes an identity from a request, or says why it cannot.
 type Authenticator interface {
 	// Name identifies the authenticator in reasons and logs.
 	Name() string
-	// Authenticate returns an identity, or an error wrapping ErrNoCredentials,
-	// ErrBadCredentials or ErrForbidden; any other error is an outage and denies.
+	// Authenticate returns an identity, or a *Failure saying why not (one of the
+	// sentinels, or built with Fail); any other error is an outage and denies.
 	Authenticate(ctx context.Context, r *Request) (*Identity, error)
 }
 
 // Challenger is implemented by authenticators that add a WWW-Authenticate challenge to
-// 401 responses.
+// 401 responses. Challenge gets the error Authenticate returned; it reads the
+// *Failure's fields (errors.As), never its message.
 type Challenger interface {
 	Challenge(err error) string
 }
@@ -107,20 +94,13 @@ type Policy struct {
 // Decision is the outcome for one request.
 type Decision struct {
 	Allow    bool
-	Status   int    // for denials: 401, 403 or 503
+	Status   int    // for denials: 401, 403, 429 or 503
 	Reason   string // for the log only
 	Identity *Identity
 	// Challenges are WWW-Authenticate values for a 401.
 	Challenges []string
 	// Steps records each authenticator that ran, in order (for logs and explain).
 	Steps []Step
-}
-
-// Step is one authenticator's verdict.
-type Step struct {
-	Name    string
-	Outcome string // "identity", "no credentials", "bad credentials", "not allowed", "rate limited", "outage"
-	Detail  string
 }
 
 // Decide evaluates the policy. It never allows on an error.
@@ -141,7 +121,7 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 			err = fmt.Errorf("%s returned no identity and no error", a.Name())
 		}
 		if err == nil {
-			steps = append(steps, Step{Name: a.Name(), Outcome: "identity", Detail: describe(got)})
+			steps = append(steps, Step{Name: a.Name(), Outcome: Identified, Detail: describe(got)})
 			if p.Mode == Any {
 				return Decision{Allow: true, Reason: a.Name() + ": " + describe(got), Identity: got, Steps: steps}
 			}
@@ -150,16 +130,9 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 			}
 			continue
 		}
-		d := denial(a, err)
-		oc := outcome(err)
-		detail := strings.TrimLeft(strings.TrimPrefix(err.Error(), oc), ": ")
-		if strings.HasPrefix(detail, "(") && strings.HasSuffix(detail, ")") {
-			detail = detail[1 : len(detail)-1]
-		}
-		if detail == "" {
-			detail = oc
-		}
-		steps = append(steps, Step{Name: a.Name(), Outcome: oc, Detail: detail})
+		st := step(a.Name(), err)
+		steps = append(steps, st)
+		d := denial(st)
 		if c, ok := a.(Challenger); ok && d.Status == http.StatusUnauthorized {
 			if v := c.Challenge(err); v != "" {
 				challenges = append(challenges, v)
@@ -188,9 +161,9 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 	if len(steps) > 1 {
 		parts := make([]string, len(steps))
 		for i, st := range steps {
-			parts[i] = st.Name + ": " + st.Outcome
-			if st.Detail != st.Outcome {
-				parts[i] += " (" + st.Detail + ")"
+			parts[i] = st.Name + ": " + st.Outcome.String()
+			if t := st.Text(); t != st.Outcome.String() {
+				parts[i] += " (" + t + ")"
 			}
 		}
 		worst.Reason = strings.Join(parts, "; ")
@@ -198,31 +171,14 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 	return *worst
 }
 
-func outcome(err error) string {
-	switch {
-	case errors.Is(err, ErrNoCredentials):
-		return "no credentials"
-	case errors.Is(err, ErrBadCredentials):
-		return "bad credentials"
-	case errors.Is(err, ErrForbidden):
-		return "not allowed"
-	case errors.Is(err, ErrRateLimited):
-		return "rate limited"
+// denial is the decision one failed step makes on its own: its outcome's status, and
+// as reason the authenticator's name and the failure's message.
+func denial(st Step) Decision {
+	reason := st.Name + ": " + st.message()
+	if st.Outcome == Outage {
+		reason += " (outage: denied)"
 	}
-	return "outage"
-}
-
-func denial(a Authenticator, err error) Decision {
-	reason := a.Name() + ": " + err.Error()
-	switch {
-	case errors.Is(err, ErrNoCredentials), errors.Is(err, ErrBadCredentials):
-		return Decision{Status: http.StatusUnauthorized, Reason: reason}
-	case errors.Is(err, ErrForbidden):
-		return Decision{Status: http.StatusForbidden, Reason: reason}
-	case errors.Is(err, ErrRateLimited):
-		return Decision{Status: http.StatusTooManyRequests, Reason: reason}
-	}
-	return Decision{Status: http.StatusServiceUnavailable, Reason: reason + " (outage: denied)"}
+	return Decision{Status: st.Outcome.Status(), Reason: reason}
 }
 
 // rank orders denials for mode any (see the package comment): the response tells the

@@ -115,3 +115,86 @@ func TestUnauthorizedWithoutChallengeIs403(t *testing.T) {
 		t.Errorf("with a challenger: got %+v, want 401 with its challenge", d)
 	}
 }
+
+// lying is an authenticator whose failure's message does not say what its fields do.
+type lying struct{ err error }
+
+func (lying) Name() string                                                { return "tok" }
+func (l lying) Authenticate(context.Context, *Request) (*Identity, error) { return nil, l.err }
+func (lying) Challenge(err error) string {
+	var f *Failure
+	if errors.As(err, &f) {
+		return "Bearer error_description=" + f.Detail
+	}
+	return ""
+}
+
+// masked is a Failure whose message is unrelated to its fields: Decide must not read it.
+type masked struct{ *Failure }
+
+func (masked) Error() string   { return "bad credentials: (something else entirely)" }
+func (m masked) Unwrap() error { return m.Failure }
+
+// TestDecideReadsTypedFailure: the step's outcome, detail and cause, the status and the
+// challenge come from the Failure's fields, never from trimming its message.
+func TestDecideReadsTypedFailure(t *testing.T) {
+	cause := errors.New("crypto/rsa: verification error")
+	f := Fail(ErrBadCredentials, "bad signature").Because(cause)
+	if !errors.Is(f, ErrBadCredentials) || errors.Is(f, ErrForbidden) || !errors.Is(f, cause) {
+		t.Fatalf("errors.Is on %v: sentinel or cause not found", f)
+	}
+	if got, want := f.Error(), "bad credentials: bad signature: crypto/rsa: verification error"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	for _, err := range []error{f, fmt.Errorf("wrapped: %w", masked{f})} {
+		d := (&Policy{Authenticators: []Authenticator{lying{err}}}).Decide(context.Background(), &Request{})
+		if d.Status != http.StatusUnauthorized || len(d.Steps) != 1 {
+			t.Fatalf("%v: got %+v", err, d)
+		}
+		st := d.Steps[0]
+		if st.Outcome != BadCredentials || st.Detail != "bad signature" || st.Cause != cause {
+			t.Errorf("%v: step %+v, want the failure's fields", err, st)
+		}
+		if got, want := st.Text(), "bad signature: crypto/rsa: verification error"; got != want {
+			t.Errorf("%v: Text() = %q, want %q", err, got, want)
+		}
+		if got, want := d.Reason, "tok: bad credentials: bad signature: crypto/rsa: verification error"; got != want {
+			t.Errorf("%v: reason %q, want %q", err, got, want)
+		}
+		if len(d.Challenges) != 1 || d.Challenges[0] != "Bearer error_description=bad signature" {
+			t.Errorf("%v: challenges %q", err, d.Challenges)
+		}
+	}
+}
+
+// TestDecideStepWords: what the log and explain print for each kind of failure (the
+// words existing logs and explain's golden files hold).
+func TestDecideStepWords(t *testing.T) {
+	outage := errors.New("address sources not loaded yet")
+	for _, tc := range []struct {
+		err     error
+		outcome Outcome
+		text    string
+		reason  string
+	}{
+		{ErrNoCredentials, NoCredentials, "no credentials", "a: no credentials"},
+		{Fail(ErrForbidden, "192.0.2.1 is not in the allowed ranges"), NotAllowed, "192.0.2.1 is not in the allowed ranges", "a: not allowed: 192.0.2.1 is not in the allowed ranges"},
+		{Fail(ErrForbidden, "").Because(errors.New("expired at 2026-05-01T11:59:00Z")), NotAllowed, "expired at 2026-05-01T11:59:00Z", "a: expired at 2026-05-01T11:59:00Z"},
+		{Fail(ErrRateLimited, "192.0.2.0/24 failed 10 times within a minute"), RateLimited, "too many failed attempts: 192.0.2.0/24 failed 10 times within a minute", "a: too many failed attempts: 192.0.2.0/24 failed 10 times within a minute"},
+		{outage, Outage, "address sources not loaded yet", "a: address sources not loaded yet (outage: denied)"},
+	} {
+		d := (&Policy{Authenticators: []Authenticator{silentNamed{"a", tc.err}}}).Decide(context.Background(), &Request{})
+		st := d.Steps[0]
+		if st.Outcome != tc.outcome || st.Text() != tc.text || d.Reason != tc.reason || d.Status != tc.outcome.Status() && d.Status != http.StatusForbidden {
+			t.Errorf("%v: step %v %q, reason %q, status %d; want %v %q, %q", tc.err, st.Outcome, st.Text(), d.Reason, d.Status, tc.outcome, tc.text, tc.reason)
+		}
+	}
+}
+
+type silentNamed struct {
+	name string
+	err  error
+}
+
+func (s silentNamed) Name() string                                              { return s.name }
+func (s silentNamed) Authenticate(context.Context, *Request) (*Identity, error) { return nil, s.err }

@@ -275,11 +275,11 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	group := clientKey(r.Client)
 	lk := limitKey{creds: a.creds, group: group}
 	if a.limit.blocked(lk, a.maxFail, now) {
-		return nil, fmt.Errorf("%w: %s failed %d times within a minute", policy.ErrRateLimited, describeGroup(group), a.maxFail)
+		return nil, policy.Fail(policy.ErrRateLimited, fmt.Sprintf("%s failed %d times within a minute", describeGroup(group), a.maxFail))
 	}
 	if malformed != nil {
 		a.limit.fail(lk, now)
-		return nil, fmt.Errorf("%w: malformed Authorization header: %v", policy.ErrBadCredentials, malformed)
+		return nil, policy.Fail(policy.ErrBadCredentials, "malformed Authorization header").Because(malformed)
 	}
 	set := a.users.Load()
 	h, known := set.users[user]
@@ -299,10 +299,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	switch {
 	case !known:
 		a.limit.fail(lk, now)
-		return nil, fmt.Errorf("%w: unknown user %q", policy.ErrBadCredentials, user)
+		return nil, policy.Fail(policy.ErrBadCredentials, fmt.Sprintf("unknown user %q", user))
 	case !ok:
 		a.limit.fail(lk, now)
-		return nil, fmt.Errorf("%w: wrong password for user %q", policy.ErrBadCredentials, user)
+		return nil, policy.Fail(policy.ErrBadCredentials, fmt.Sprintf("wrong password for user %q", user))
 	}
 	set.cache.add(key, a.now())
 	return &policy.Identity{Subject: user, Source: "basic"}, nil

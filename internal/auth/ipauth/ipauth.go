@@ -49,7 +49,7 @@ import (
 var ErrNotLoaded = errors.New("address sources not loaded yet")
 
 // errUnknownClient is returned when the request carries no usable client address.
-var errUnknownClient = fmt.Errorf("%w: unknown client address", policy.ErrForbidden)
+var errUnknownClient = policy.Fail(policy.ErrForbidden, "unknown client address")
 
 // Defaults for Options fields left zero.
 const (
@@ -57,16 +57,6 @@ const (
 	DefaultRetryMin    = 5 * time.Second
 	DefaultLoadTimeout = time.Minute
 )
-
-// deniedError is the "not in the set" denial. It formats its message only when asked,
-// so a flood of denied requests costs one small allocation each.
-type deniedError struct{ addr netip.Addr }
-
-func (e *deniedError) Error() string {
-	return policy.ErrForbidden.Error() + ": " + e.addr.String() + " is not in the allowed ranges"
-}
-
-func (e *deniedError) Unwrap() error { return policy.ErrForbidden }
 
 // Options are the authenticator's collaborators and timings. The zero value is usable.
 type Options struct {
@@ -214,7 +204,7 @@ func (a *Authenticator) Authenticate(_ context.Context, r *policy.Request) (*pol
 	if st.notReady != nil {
 		return nil, st.notReady
 	}
-	return nil, &deniedError{addr}
+	return nil, policy.Fail(policy.ErrForbidden, addr.String()+" is not in the allowed ranges")
 }
 
 // Contains reports whether addr is in the current set (the static cidrs and every

@@ -265,9 +265,9 @@ func outcome(err error) string {
 
 // reason is the short public reason of a refusal.
 func reason(err error) string {
-	var te *tokenError
-	if errors.As(err, &te) {
-		return te.reason
+	var f *policy.Failure
+	if errors.As(err, &f) && f.Detail != "" {
+		return f.Detail
 	}
 	if err == nil {
 		return ""

@@ -284,9 +284,9 @@ func (a *Authenticator) Challenge(err error) string {
 		return `Bearer realm="gatehouse"`
 	case errors.Is(err, policy.ErrBadCredentials):
 		reason := "invalid token"
-		var te *tokenError
-		if errors.As(err, &te) {
-			reason = te.reason
+		var f *policy.Failure
+		if errors.As(err, &f) && f.Detail != "" {
+			reason = f.Detail
 		}
 		return `Bearer error="invalid_token", error_description="` + quoteEscape(reason) + `"`
 	}
@@ -307,34 +307,15 @@ func (a *Authenticator) Ready() error {
 	return fmt.Errorf("jwt %s: %w yet", a.name, ErrNoKeySet)
 }
 
-// tokenError is a refusal with a short public reason (used in the challenge) and an
+// bad is a refusal of the token: a short public reason (the challenge carries it) and an
 // optional cause that only the log sees.
-type tokenError struct {
-	kind   error // policy.ErrBadCredentials or policy.ErrForbidden
-	reason string
-	cause  error
-}
-
-func (e *tokenError) Error() string {
-	if e.cause != nil {
-		return e.kind.Error() + ": " + e.reason + ": " + e.cause.Error()
-	}
-	return e.kind.Error() + ": " + e.reason
-}
-
-func (e *tokenError) Unwrap() []error {
-	if e.cause != nil {
-		return []error{e.kind, e.cause}
-	}
-	return []error{e.kind}
-}
-
 func bad(reason string, cause error) error {
-	return &tokenError{kind: policy.ErrBadCredentials, reason: reason, cause: cause}
+	return policy.Fail(policy.ErrBadCredentials, reason).Because(cause)
 }
 
+// forbidden is a valid token whose claims fail the rules, with a short public reason.
 func forbidden(reason string) error {
-	return &tokenError{kind: policy.ErrForbidden, reason: reason}
+	return policy.Fail(policy.ErrForbidden, reason)
 }
 
 // quoteEscape makes s safe inside a quoted-string: backslash and quote are escaped,

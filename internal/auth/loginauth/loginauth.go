@@ -226,7 +226,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	}
 	host, _ := a.host(r.HTTP, signedauth.Scheme(r)) // Verify refused other hosts
 	if !res.FromCookies || res.Canned || res.Policy.Resource != a.resource(host) {
-		return nil, fmt.Errorf("%w: not the cookies this sign-in issues (resource %q)", policy.ErrForbidden, clip(res.Policy.Resource))
+		return nil, policy.Fail(policy.ErrForbidden, fmt.Sprintf("not the cookies this sign-in issues (resource %q)", clip(res.Policy.Resource)))
 	}
 	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "login", Display: a.signedInUser(r.HTTP)}, nil
 }

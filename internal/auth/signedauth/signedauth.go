@@ -131,15 +131,10 @@ func loadKey(k *config.PublicKey) (crypto.PublicKey, error) {
 // Name identifies the authenticator in reasons and logs.
 func (a *Authenticator) Name() string { return a.name }
 
-// denied is a verification failure: policy.ErrForbidden for the decision, the cfsign
-// reason for the log and for errors.Is.
-type denied struct{ err error }
-
-// Error is the specific reason alone: the policy prefixes the authenticator's name.
-func (d *denied) Error() string { return d.err.Error() }
-
-// Unwrap makes errors.Is find both policy.ErrForbidden and the cfsign reason.
-func (d *denied) Unwrap() []error { return []error{policy.ErrForbidden, d.err} }
+// forbidden is a verification failure: policy.ErrForbidden for the decision, the cfsign
+// reason as its cause (for the log and errors.Is). With no detail, the failure reads as
+// the reason alone: the policy prefixes the authenticator's name.
+func forbidden(reason error) error { return policy.Fail(policy.ErrForbidden, "").Because(reason) }
 
 // Authenticate verifies the request's signed URL parameters or, when there are none and
 // cookies are enabled, its CloudFront-* cookies.
@@ -155,7 +150,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 // whether it came from cookies. Errors are Authenticate's.
 func (a *Authenticator) Verify(_ context.Context, r *policy.Request) (cfsign.Result, error) {
 	if r == nil || r.HTTP == nil || r.HTTP.URL == nil {
-		return cfsign.Result{}, fmt.Errorf("%w (no request)", policy.ErrNoCredentials)
+		return cfsign.Result{}, policy.Fail(policy.ErrNoCredentials, "no request")
 	}
 	req := r.HTTP
 	qc, qerr := cfsign.QueryCredentials(req.URL.RawQuery)
@@ -164,15 +159,15 @@ func (a *Authenticator) Verify(_ context.Context, r *policy.Request) (cfsign.Res
 		cc = cfsign.CookieCredentials(req.Cookies())
 	}
 	if qerr == nil && qc.Empty() && cc.Empty() {
-		return cfsign.Result{}, fmt.Errorf("%w (no signed URL parameters or CloudFront cookies)", policy.ErrNoCredentials)
+		return cfsign.Result{}, policy.Fail(policy.ErrNoCredentials, "no signed URL parameters or CloudFront cookies")
 	}
 	if qerr != nil {
-		return cfsign.Result{}, &denied{qerr}
+		return cfsign.Result{}, forbidden(qerr)
 	}
 	scheme := Scheme(r)
 	host := config.NormalHost(req.Host, scheme)
 	if a.hosts != nil && !a.hosts[scheme][host] {
-		return cfsign.Result{}, &denied{fmt.Errorf("host %q not signed for", clip(host))}
+		return cfsign.Result{}, forbidden(fmt.Errorf("host %q not signed for", clip(host)))
 	}
 	path := req.URL.EscapedPath()
 	if path == "" {
@@ -186,7 +181,7 @@ func (a *Authenticator) Verify(_ context.Context, r *policy.Request) (cfsign.Res
 		Resource: resource, Query: qc, Cookies: cc, Client: r.Client, Now: a.now(),
 	})
 	if err != nil {
-		return cfsign.Result{}, &denied{err}
+		return cfsign.Result{}, forbidden(err)
 	}
 	return res, nil
 }

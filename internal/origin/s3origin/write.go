@@ -68,16 +68,23 @@ func (b *Bucket) Put(ctx context.Context, key string, body io.Reader, opt origin
 	}
 	var first []byte
 	if opt.Size < 0 {
-		var buf bytes.Buffer
-		n, err := io.CopyN(&buf, body, minPartSize)
-		if err != nil && err != io.EOF {
-			return origin.Info{}, &bodyError{err: err}
+		// Read up to a part, in two steps so that a small body costs a small buffer.
+		first = make([]byte, 64<<10)
+		for _, grow := range []bool{false, true} {
+			at := 0
+			if grow {
+				at = len(first)
+				first = append(make([]byte, 0, minPartSize), first...)[:minPartSize]
+			}
+			n, err := io.ReadFull(body, first[at:])
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				// A seekable body: signed, and retried by the SDK if need be.
+				return b.putObject(ctx, key, bytes.NewReader(first[:at+n]), int64(at+n), opt, whenRequired)
+			}
+			if err != nil {
+				return origin.Info{}, &bodyError{err: err}
+			}
 		}
-		if n < minPartSize {
-			// A seekable body: signed, and retried by the SDK if need be.
-			return b.putObject(ctx, key, bytes.NewReader(buf.Bytes()), n, opt, whenRequired)
-		}
-		first = buf.Bytes()
 	}
 	return b.putMultipart(ctx, key, body, first, opt)
 }

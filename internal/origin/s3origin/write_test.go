@@ -13,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,8 @@ func TestPutSizes(t *testing.T) {
 		{"multipart known", 2*minPartSize + 12345, true},
 		{"empty chunked", 0, false},
 		{"small chunked", 1000, false},
+		{"chunked small buffer", 64 << 10, false},
+		{"chunked past small buffer", 64<<10 + 1, false},
 		{"chunked one part", minPartSize, false},
 		{"chunked two parts", 2 * minPartSize, false},
 		{"multipart chunked", 2*minPartSize + 1, false},
@@ -395,5 +398,42 @@ func TestMultipartRoundTrip(t *testing.T) {
 	}
 	if n := openUploads(t, b); n != 0 {
 		t.Errorf("%d uploads left open", n)
+	}
+}
+
+// TestPutMemoryBounded: a multipart Put holds at most a few parts in memory, never the
+// body: storing 96 MiB, known size or chunked, allocates under a quarter of it (two
+// 8 MiB part buffers, and what the SDK needs per request).
+func TestPutMemoryBounded(t *testing.T) {
+	b := newBucket(t)
+	const size = 96 << 20
+	for _, known := range []bool{true, false} {
+		opt := origin.PutOptions{Size: -1}
+		if known {
+			opt.Size = size
+		}
+		sent := sha256.New()
+		src := io.TeeReader(io.LimitReader(rand.NewChaCha8([32]byte{7}), size), sent)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := b.Put(context.Background(), "big", src, opt); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
+			t.Errorf("known size %v: Put of %d MiB allocated %d MiB", known, size>>20, alloc>>20)
+		} else {
+			t.Logf("known size %v: Put of %d MiB allocated %d MiB", known, size>>20, alloc>>20)
+		}
+		obj, err := b.Get(context.Background(), "big", origin.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := sha256.New()
+		io.Copy(got, obj.Body)
+		obj.Body.Close()
+		if !bytes.Equal(got.Sum(nil), sent.Sum(nil)) {
+			t.Errorf("known size %v: stored body differs", known)
+		}
 	}
 }
