@@ -25,7 +25,7 @@ import (
 
 // carriable reports whether an authenticator of m's kind is taken over by a reload that
 // keeps its settings. basic and signed hold nothing loaded from the network; login
-// authenticators are shared through their endpoints (see build).
+// authenticators are shared by login path (see build_auth.go).
 func carriable(m *config.AuthMethod) bool { return m.IP != nil || m.JWT != nil }
 
 // authRef counts the States holding one authenticator. n == 0 means it was closed and

@@ -1,7 +1,7 @@
-// Package gateway is gatehouse's request path. Build compiles a validated configuration
-// into an immutable State (routes, origins, policies); Handler serves requests against
-// the current State and swaps in a new one atomically on reload, keeping the old one when
-// building the new one fails.
+// Package gateway is gatehouse's request path. Build (build*.go) compiles a validated
+// configuration into an immutable State (routes, origins, policies); Handler serves
+// requests against the current State and swaps in a new one atomically on reload,
+// keeping the old one when building the new one fails.
 //
 // A request goes: clean and check the path, match a route (first match in file order),
 // decide with the route's policy, check the method, map the path to a key, fetch from
@@ -17,20 +17,15 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"reflect"
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
-	"github.com/gatehouse-dev/gatehouse/internal/auth/loginauth"
+	"github.com/gatehouse-dev/gatehouse/internal/authbuild"
 	"github.com/gatehouse-dev/gatehouse/internal/cache"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cors"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
-	"github.com/gatehouse-dev/gatehouse/internal/origin/dirorigin"
-	"github.com/gatehouse-dev/gatehouse/internal/origin/s3origin"
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/route"
@@ -53,7 +48,7 @@ type State struct {
 	authRefs authRefs
 	// endpoints are the login authenticators' own paths (login, callback, logout),
 	// answered before any route.
-	endpoints map[string]*loginauth.Authenticator
+	endpoints map[string]LoginEndpoint
 	pages     *pages.Set
 
 	// cache is the edge cache's Store; nil when the configuration has no cache section.
@@ -63,9 +58,10 @@ type State struct {
 	// it was.
 	cacheLimits *[2]int64
 
-	// authShared is what authenticators share (Basic failure counts) and their build
-	// warnings; see auth.go.
-	authShared *authShared
+	// authShared is what authenticators share (Basic failure counts, spent sign-in
+	// states), carried over by reloads; warnings are their build warnings (see Warnings).
+	authShared *authbuild.Shared
+	warnings   config.Errors
 
 	mu     sync.Mutex
 	probes map[string]ProbeResult
@@ -84,7 +80,7 @@ type Route struct {
 	CORS       *cors.Policy // nil: no CORS
 	// Login is the route's first login authenticator: browsers denied 401/403 are sent
 	// to it. Nil: none.
-	Login *loginauth.Authenticator
+	Login LoginEndpoint
 	// ErrorPages replace error statuses (see config.ErrorPage); nil: none.
 	ErrorPages map[int]*config.ErrorPage
 	// Cached is set when Origin is a cache decorator; QueryKeys are the query
@@ -97,6 +93,29 @@ type Route struct {
 	Headers *ResponseHeaders
 }
 
+// LoginEndpoint is what serving needs of a login authenticator: the paths it answers
+// itself, before any route (login, callback, logout), and where to send a browser to sign
+// in. The login authenticator (loginauth) is the one implementation; the gateway never
+// names it, authbuild constructs it.
+type LoginEndpoint interface {
+	// Name identifies the authenticator in reasons and logs.
+	Name() string
+	// Paths are the cleaned paths ServeEndpoint answers.
+	Paths() []string
+	// ServeEndpoint answers a request for one of Paths; scheme is how the client reached
+	// gatehouse (http or https, trusted proxies considered).
+	ServeEndpoint(w http.ResponseWriter, r *http.Request, path, scheme string)
+	// LoginURL is the login path with returnTo (a relative URL on this site) as the place
+	// to come back to.
+	LoginURL(returnTo string) string
+}
+
+// Endpoint returns the login endpoints serving a cleaned path, if any.
+func (s *State) Endpoint(path string) (LoginEndpoint, bool) {
+	a, ok := s.endpoints[path]
+	return a, ok
+}
+
 // ProbeResult is the last readiness probe of one origin.
 type ProbeResult struct {
 	OK      bool      `json:"ok"`
@@ -105,210 +124,8 @@ type ProbeResult struct {
 	Checked time.Time `json:"checked"`
 }
 
-// Build turns a validated configuration into a State. Everything that can fail before
-// serving fails here: folders that do not exist, AWS configuration that does not load.
-// On error, whatever was opened is closed again.
-func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*State, error) {
-	return build(ctx, cfg, log, nil, false)
-}
-
-// Inspect is Build for `check` and `explain`: the same checks, but the cache's disk tier
-// is only checked, not opened, so nothing in a running server's cache folder changes.
-// The State must not serve.
-func Inspect(ctx context.Context, cfg *config.Config, log *slog.Logger) (*State, error) {
-	return build(ctx, cfg, log, nil, true)
-}
-
-// BuildFrom is Build keeping prev's cache contents when the cache's storage settings are
-// unchanged (a reload must not empty the cache), and taking over prev's ip and jwt
-// authenticators whose settings are unchanged, with their loaded address lists and key
-// sets (a reload must not wait on, or fail with, a provider it did not touch). prev may
-// be nil; it stays usable until it is closed, which no longer stops what was taken over.
-func BuildFrom(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State) (*State, error) {
-	return build(ctx, cfg, log, prev, false)
-}
-
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State, inspect bool) (_ *State, err error) {
-	st := &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{},
-		endpoints: map[string]*loginauth.Authenticator{}, pages: pages.New(cfg.Pages)}
-	defer func() {
-		if err != nil {
-			st.Close()
-		}
-	}()
-	var errs config.Errors
-	names := make([]string, 0, len(cfg.Origins))
-	for name := range cfg.Origins {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		o, err := buildOrigin(ctx, cfg.Origins[name])
-		if err != nil {
-			errs = append(errs, cfg.Errorf("origins."+name, "%v", err))
-			continue
-		}
-		st.origins[name] = o
-	}
-	if t := cfg.Server.TLS; t != nil {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			errs = append(errs, cfg.Errorf("server.tls", "loading the certificate and key: %v", err))
-		} else {
-			st.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-		}
-	}
-	var trusted []netip.Prefix
-	for _, p := range cfg.Server.TrustedProxies {
-		pf, _ := config.ParsePrefix(p) // validated
-		trusted = append(trusted, pf)
-	}
-	st.proxies = httpx.NewProxies(trusted, cfg.Server.ClientIPHeader)
-	if cfg.Cache != nil {
-		if st.cache, st.cacheLimits, err = buildCache(cfg.Cache, prev, inspect); err != nil {
-			errs = append(errs, cfg.Errorf("cache", "%v", err))
-		}
-	}
-	st.authShared = newAuthShared(prev)
-	for i, rc := range cfg.Routes {
-		pol := &policy.Policy{Public: rc.Public}
-		var login *loginauth.Authenticator
-		if rc.Auth != nil {
-			if rc.Auth.Mode == "all" {
-				pol.Mode = policy.All
-			}
-			for j, m := range rc.Auth.Methods {
-				mp := fmt.Sprintf("routes[%d].auth.methods[%d]", i, j)
-				if m.Login != nil {
-					// Routes that share a login configuration share one authenticator
-					// and its endpoints; two different ones may not claim one path.
-					if prev := st.endpoints[m.Login.LoginPath]; prev != nil && reflect.DeepEqual(prev.Config(), m.Login) {
-						pol.Authenticators = append(pol.Authenticators, prev)
-						if login == nil {
-							login = prev
-						}
-						continue
-					}
-				}
-				if a := st.carryOver(prev, m); a != nil { // unchanged: keep what it loaded
-					pol.Authenticators = append(pol.Authenticators, a)
-					continue
-				}
-				a, err := buildAuthenticator(m, cfg.KeyGroups, log, st.pages, st.authShared)
-				if err != nil {
-					errs = append(errs, cfg.Errorf(mp, "%v", err))
-					continue
-				}
-				st.authShared.noteWarnings(cfg, mp, a)
-				if la, ok := a.(*loginauth.Authenticator); ok {
-					if err := st.addEndpoints(la); err != nil {
-						errs = append(errs, cfg.Errorf(mp+".login", "%v", err))
-					}
-					if login == nil {
-						login = la
-					}
-				}
-				pol.Authenticators = append(pol.Authenticators, a)
-				st.auths = append(st.auths, a)
-				st.hold(a, m)
-			}
-		}
-		rt := &Route{
-			Index: i, Name: rc.Name, Pattern: rc.Path, OriginName: rc.Origin, Origin: st.origins[rc.Origin],
-			Keys:    route.KeyMap{StripPrefix: rc.StripPrefix, AddPrefix: rc.AddPrefix, Index: rc.Index},
-			Methods: slices.Clone(rc.Methods), Policy: pol, Login: login, ErrorPages: rc.ErrorPages,
-			Headers: newResponseHeaders(rc),
-		}
-		if rc.Cache.Cached() && st.cache != nil && rt.Origin != nil {
-			rt.Origin = st.cache.Wrap(rc.Origin, rt.Origin, cache.Policy{
-				TTLs:         cache.TTLs{Default: rc.Cache.DefaultTTL, Min: rc.Cache.MinTTL, Max: rc.Cache.MaxTTL},
-				StaleIfError: rc.Cache.StaleIfError,
-				Compress:     compression(cfg.Cache, rc.Cache),
-				ReadAhead:    *cfg.Cache.ReadAhead,
-				Breaker:      *cfg.Cache.OriginBreaker,
-			})
-			rt.Cached, rt.QueryKeys = true, rc.Cache.QueryKeys
-			rt.Compress = cfg.Cache.Compression != nil && *rc.Cache.Compress
-		}
-		if rc.CORS != nil {
-			rt.CORS = cors.New(rc.CORS)
-			if !slices.Contains(rt.Methods, http.MethodOptions) {
-				rt.Methods = append(rt.Methods, http.MethodOptions)
-			}
-		}
-		if err := st.routes.Add(rc.Path, rt); err != nil {
-			errs = append(errs, cfg.Errorf(fmt.Sprintf("routes[%d].path", i), "%v", err))
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	return st, nil
-}
-
-// addEndpoints registers a login authenticator's paths.
-func (s *State) addEndpoints(a *loginauth.Authenticator) error {
-	for _, p := range a.Paths() {
-		if s.endpoints[p] != nil {
-			return fmt.Errorf("path %s is already served by another login authenticator with a different configuration", p)
-		}
-	}
-	for _, p := range a.Paths() {
-		s.endpoints[p] = a
-	}
-	return nil
-}
-
-// Endpoint returns the login authenticator serving a cleaned path, if any.
-func (s *State) Endpoint(path string) (*loginauth.Authenticator, bool) {
-	a, ok := s.endpoints[path]
-	return a, ok
-}
-
-// buildCache opens the cache Store, or reuses prev's when its options are the same. With
-// a disk tier, prev's Store is also reused when only the sizes differ, and the new sizes
-// are returned for Start to apply: a second Store would open the same folder while the
-// first, still serving requests that started on prev, writes and evicts there.
-func buildCache(c *config.Cache, prev *State, inspect bool) (*cache.Store, *[2]int64, error) {
-	opt := cache.Options{MemoryBytes: int64(c.Memory.MaxSize), SliceSize: int64(c.SliceSize), Inspect: inspect}
-	if c.Disk != nil {
-		opt.DiskPath, opt.DiskBytes = c.Disk.Path, int64(c.Disk.MaxSize)
-	}
-	if prev != nil && prev.cache != nil {
-		old := prev.cache.Options()
-		if old == opt {
-			return prev.cache, nil, nil
-		}
-		sized := old
-		sized.MemoryBytes, sized.DiskBytes = opt.MemoryBytes, opt.DiskBytes
-		if opt.DiskPath != "" && sized == opt {
-			return prev.cache, &[2]int64{opt.MemoryBytes, opt.DiskBytes}, nil
-		}
-	}
-	s, err := cache.NewStore(opt)
-	return s, nil, err
-}
-
-// compression is a route's compression settings, nil when it does not compress.
-func compression(c *config.Cache, rc *config.RouteCache) *cache.Compression {
-	if c.Compression == nil || rc.Compress == nil || !*rc.Compress {
-		return nil
-	}
-	return &cache.Compression{MinSize: int64(c.Compression.MinSize), Types: c.Compression.Types}
-}
-
 // Cache returns the cache Store, or nil when nothing is cached.
 func (s *State) Cache() *cache.Store { return s.cache }
-
-func buildOrigin(ctx context.Context, oc *config.Origin) (origin.Origin, error) {
-	switch {
-	case oc.Dir != nil:
-		return dirorigin.Open(oc.Dir.Root)
-	case oc.S3 != nil:
-		return s3origin.New(ctx, oc.S3, oc.Timeout)
-	}
-	return nil, errors.New("no origin type set")
-}
 
 // Start begins the background work of authenticators (refreshing address lists and
 // keys), which stops when ctx ends or the State is closed, and gives a cache Store kept
