@@ -143,18 +143,21 @@ func (f *explainFlags) request(args []string) (*http.Request, error) {
 
 // report is explain's output.
 type report struct {
-	Method    string            `json:"method"`
-	URL       string            `json:"url"`
-	Client    string            `json:"client_ip"`
-	Path      string            `json:"path"`
-	Route     *reportRoute      `json:"route"`
-	Preflight bool              `json:"preflight,omitempty"`
-	Steps     []reportStep      `json:"authenticators"`
-	Allowed   bool              `json:"allowed"`
-	Status    int               `json:"status,omitempty"`
-	Reason    string            `json:"reason"`
-	Key       string            `json:"key,omitempty"`
-	Headers   map[string]string `json:"headers,omitempty"`
+	Method    string       `json:"method"`
+	URL       string       `json:"url"`
+	Client    string       `json:"client_ip"`
+	Path      string       `json:"path"`
+	Route     *reportRoute `json:"route"`
+	Preflight bool         `json:"preflight,omitempty"`
+	Steps     []reportStep `json:"authenticators"`
+	Allowed   bool         `json:"allowed"`
+	Status    int          `json:"status,omitempty"`
+	Reason    string       `json:"reason"`
+	Key       string       `json:"key,omitempty"`
+	// Endpoint names the login authenticator that answers the path itself, before any
+	// route (its login, callback or logout path).
+	Endpoint string            `json:"login_endpoint,omitempty"`
+	Headers  map[string]string `json:"headers,omitempty"`
 	// Object is what the route's response headers policy does to the object response,
 	// when the request would fetch one.
 	Object    *reportObject `json:"object_headers,omitempty"`
@@ -187,7 +190,7 @@ type reportStep struct {
 
 func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr error) *report {
 	rep := &report{Method: r.Method, URL: r.URL.String(), Client: client.String(), Path: p.Path,
-		Preflight: p.Preflight, Status: p.Status, Key: p.Key, Steps: []reportStep{}}
+		Preflight: p.Preflight, Key: p.Key, Steps: []reportStep{}}
 	if !client.IsValid() {
 		rep.Client = "unknown"
 	}
@@ -203,10 +206,18 @@ func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr erro
 	for _, s := range p.Decision.Steps {
 		rep.Steps = append(rep.Steps, reportStep{s.Name, s.Outcome.String(), s.Text()})
 	}
-	rep.Allowed = p.Status == 0 || p.Status == http.StatusNoContent
-	rep.Reason = p.Decision.Reason
-	if p.Cause != nil && !rep.Allowed {
-		rep.Reason = p.Cause.Error()
+	rep.Allowed, rep.Reason = true, p.Decision.Reason
+	switch p.Outcome {
+	case gateway.Refuse:
+		rep.Allowed, rep.Status = false, p.Status
+		if p.Cause != nil {
+			rep.Reason = p.Cause.Error()
+		}
+	case gateway.Answer:
+		rep.Status = http.StatusNoContent
+	case gateway.Endpoint:
+		rep.Endpoint = p.Endpoint.Name()
+		rep.Reason = "login authenticator " + rep.Endpoint
 	}
 	if p.Key != "" {
 		added, removed, meta := p.Route.Headers.Describe(p.Path, p.Key)
@@ -242,6 +253,8 @@ func (rep *report) print(w io.Writer) {
 		default:
 			fmt.Fprintf(tw, "auth\tmode %s, %d authenticator(s) ran\n", rt.Mode, len(rep.Steps))
 		}
+	} else if rep.Endpoint != "" {
+		fmt.Fprintf(tw, "route\tnone: a login endpoint, answered before any route\n")
 	} else if rep.Path != "" {
 		fmt.Fprintf(tw, "route\tnone matches\n")
 	}
@@ -258,6 +271,8 @@ func (rep *report) print(w io.Writer) {
 	}
 	fmt.Fprintf(tw, "decision\t%s: %s\n", verdict, rep.Reason)
 	switch {
+	case rep.Endpoint != "":
+		fmt.Fprintf(tw, "result\tlogin authenticator %s answers (sign in, callback or sign out)\n", rep.Endpoint)
 	case rep.Key != "":
 		fmt.Fprintf(tw, "result\tfetch key %q from origin %s\n", rep.Key, rep.Route.Origin)
 	default:

@@ -30,6 +30,7 @@ var exampleRequests = map[string][][]string{
 	"login-google-workspace": {
 		{"https://intranet.example.com/public/logo.png"},
 		{"-H", "Accept: text/html", "https://intranet.example.com/www/handbook/"},
+		{"https://intranet.example.com/_gatehouse/callback?code=x&state=y"}, // a login endpoint, before any route
 	},
 	"minio": {
 		{"http://127.0.0.1:8080/internal/salaries.csv"},

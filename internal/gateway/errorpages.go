@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -13,16 +15,32 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 )
 
-// writeError is the one place an error status becomes a response. In order:
+// reply is the one place gatehouse writes a response of its own (everything but the
+// objects serve.go streams from the origin and what a login endpoint writes). status
+// is 204 for a request answered here (a CORS preflight, OPTIONS): no body, never
+// stored. Any other status is an error, cause (may be nil) why; in order:
 //  1. the route's error_pages entry for the status (an origin object, a built-in page,
 //     or a redirect to sign in), with its status and cache lifetime;
 //  2. a browser (Accept has text/html) denied 401 or 403 on a route with a login
 //     authenticator is redirected (302) to its login path carrying the original URL;
 //  3. the plain status with a short fixed body (API clients, everything else).
 //
-// An error page that cannot be fetched from the origin falls through to the plain
-// status; the cause is logged.
-func (h *Handler) writeError(ctx context.Context, w http.ResponseWriter, r *http.Request, st *State, rt *Route, status int) {
+// A 503 because gatehouse ran out of file descriptors says Retry-After: 1; a 416 says
+// the object's size in Content-Range. An error page that cannot be fetched from the
+// origin falls through to the plain status; the cause is logged.
+func (h *Handler) reply(ctx context.Context, w http.ResponseWriter, r *http.Request, st *State, rt *Route, status int, cause error) {
+	if status == http.StatusNoContent {
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		return
+	}
+	if status == http.StatusServiceUnavailable && cause != nil && origin.FDExhausted(cause) {
+		w.Header().Set("Retry-After", "1") // shed load: come back when descriptors are free
+	}
+	var re *origin.RangeError
+	if status == http.StatusRequestedRangeNotSatisfiable && errors.As(cause, &re) {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", re.Size)) // the object's size
+	}
 	if rt != nil {
 		if ep := rt.ErrorPages[status]; ep != nil && h.errorPage(ctx, w, r, st, rt, status, ep) {
 			return

@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -14,7 +13,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
-	"github.com/gatehouse-dev/gatehouse/internal/reqpath"
 )
 
 // Handler serves the public listener from the current State.
@@ -66,37 +64,26 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !errors.As(err, &he) {
 			he = &httpx.Error{Status: statusFor(r.Context(), err), Cause: err}
 		}
-		if he.Status == http.StatusServiceUnavailable && origin.FDExhausted(err) {
-			rec.Header().Set("Retry-After", "1") // shed load: come back when descriptors are free
-		}
-		var re *origin.RangeError
-		if he.Status == http.StatusRequestedRangeNotSatisfiable && errors.As(err, &re) {
-			rec.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", re.Size)) // the object's size
-		}
 		if rec.Started() {
 			// The status line and part of the body are gone: the only honest thing left
 			// is to cut the connection so the client sees a truncated transfer.
 			h.logAccess(r, rec, e, start, true)
 			panic(http.ErrAbortHandler)
 		}
-		h.writeError(r.Context(), rec, r, st, e.rt, he.Status)
+		h.reply(r.Context(), rec, r, st, e.rt, he.Status, err)
 	}
 	h.logAccess(r, rec, e, start, false)
 }
 
 func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request, st *State, e *entry, preq *policy.Request) error {
-	// Login endpoints come before routes (config validation keeps routes out of the
-	// reserved /_gatehouse/ prefix).
-	if path, err := reqpath.Clean(r.URL.EscapedPath()); err == nil {
-		if la, ok := st.Endpoint(path); ok {
-			e.path, e.route, e.decision, e.reason = path, "-", "endpoint", "login authenticator "+la.Name()
-			// The authenticator sets its own headers; no-store stays unless it says otherwise.
-			w.Header().Set("Cache-Control", "no-store")
-			la.ServeEndpoint(w, r, path, preq.Scheme)
-			return nil
-		}
-	}
 	p := st.Resolve(ctx, r, preq)
+	if p.Outcome == Endpoint {
+		e.path, e.route, e.decision, e.reason = p.Path, "-", "endpoint", "login authenticator "+p.Endpoint.Name()
+		// The authenticator sets its own headers; no-store stays unless it says otherwise.
+		w.Header().Set("Cache-Control", "no-store")
+		p.Endpoint.ServeEndpoint(w, r, p.Path, preq.Scheme)
+		return nil
+	}
 	e.rt = p.Route
 	e.path = truncate(p.Path)
 	if p.Path == "" {
@@ -118,12 +105,11 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		e.decision = "deny"
 	}
 	e.identity = p.Decision.Identity
-	if p.Status == http.StatusNoContent {
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusNoContent)
+	switch p.Outcome {
+	case Answer:
+		h.reply(ctx, w, r, st, p.Route, http.StatusNoContent, nil)
 		return nil
-	}
-	if p.Status != 0 {
+	case Refuse:
 		return &httpx.Error{Status: p.Status, Cause: p.Cause}
 	}
 	e.key = p.Key

@@ -17,35 +17,80 @@ import (
 // handler carries it out; `gatehouse explain` prints it. Both go through Resolve, so
 // what explain says is what serving does.
 type Plan struct {
-	Path      string // cleaned path ("" when the path was refused)
-	Route     *Route // nil when no route matched
-	Preflight bool   // a CORS preflight, answered without authenticators
+	// Outcome is what happens next: fetch Key, answer 204, refuse with Status, or hand
+	// the request to a login endpoint.
+	Outcome Outcome
+	Path    string // cleaned path ("" when the path was refused)
+	Route   *Route // nil when no route matched (and for a login endpoint)
+	// Endpoint is the login authenticator answering Path (Outcome Endpoint).
+	Endpoint  LoginEndpoint
+	Preflight bool // a CORS preflight, answered without authenticators
 	Decision  policy.Decision
-	Key       string // object key to fetch, when the request goes to the origin
-	// Status is set when the answer is known without the origin (400, 404, 401, 403,
-	// 405, 414, 429, 431, 503, or 204 for a preflight or OPTIONS). Zero: fetch Key.
+	Key       string // object key to fetch (Outcome Fetch)
+	// Status is the error status of a refusal (400, 404, 401, 403, 405, 414, 429, 431,
+	// 503); zero for every other outcome.
 	Status int
-	Cause  error // why, for the log
+	Cause  error // why it was refused, for the log
 	// Header holds response headers decided so far (the route's security headers, CORS,
 	// WWW-Authenticate, Allow).
 	Header http.Header
 }
 
-// Resolve runs everything up to the origin call: path cleaning, route matching, CORS
-// preflight, the route's policy, the method check, key mapping and the request limits
-// every origin honours (origin.CheckKey, origin.CheckConditionHeaders).
+// Outcome is what the handler does with a Plan.
+type Outcome int
+
+const (
+	// Refuse: answer the Plan's error Status without contacting the origin.
+	Refuse Outcome = iota
+	// Fetch: get Key from the route's origin and send it.
+	Fetch
+	// Answer: 204 No Content without contacting the origin (a CORS preflight that
+	// passed, or OPTIONS on a route allowing it).
+	Answer
+	// Endpoint: the login authenticator in Endpoint answers (login, callback, logout).
+	Endpoint
+)
+
+// String names the outcome for logs and tests.
+func (o Outcome) String() string {
+	switch o {
+	case Refuse:
+		return "refuse"
+	case Fetch:
+		return "fetch"
+	case Answer:
+		return "answer"
+	case Endpoint:
+		return "endpoint"
+	}
+	return "unknown"
+}
+
+// refuse makes p a refusal with status and cause.
+func (p *Plan) refuse(status int, cause error) *Plan {
+	p.Outcome, p.Status, p.Cause = Refuse, status, cause
+	return p
+}
+
+// Resolve runs everything up to the origin call: path cleaning (once, here), the login
+// endpoints (which come before routes: config validation keeps routes out of the
+// reserved /_gatehouse/ prefix), route matching, CORS preflight, the route's policy, the
+// method check, key mapping and the request limits every origin honours
+// (origin.CheckKey, origin.CheckConditionHeaders).
 func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Request) *Plan {
 	p := &Plan{Header: http.Header{}}
 	path, err := reqpath.Clean(r.URL.EscapedPath())
 	if err != nil {
-		p.Status, p.Cause = http.StatusBadRequest, err
-		return p
+		return p.refuse(http.StatusBadRequest, err)
 	}
 	p.Path = path
+	if la, ok := s.Endpoint(path); ok {
+		p.Outcome, p.Endpoint = Endpoint, la
+		return p
+	}
 	rt, ok := s.Match(path)
 	if !ok {
-		p.Status, p.Cause = http.StatusNotFound, errors.New("no route matches")
-		return p
+		return p.refuse(http.StatusNotFound, errors.New("no route matches"))
 	}
 	p.Route = rt
 	// Security headers go on every response of the route, denials and preflights too.
@@ -53,12 +98,12 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 	if rt.CORS != nil {
 		if cors.IsPreflight(r) {
 			p.Preflight = true
+			p.Decision = policy.Decision{Allow: true, Reason: "CORS preflight (no credentials needed)"}
 			if reason := rt.CORS.Preflight(p.Header, r); reason != "" {
-				p.Status, p.Cause = http.StatusForbidden, errors.New(reason)
-			} else {
-				p.Status = http.StatusNoContent
+				p.Decision.Allow = false
+				return p.refuse(http.StatusForbidden, errors.New(reason))
 			}
-			p.Decision = policy.Decision{Allow: p.Status == http.StatusNoContent, Reason: "CORS preflight (no credentials needed)"}
+			p.Outcome = Answer
 			return p
 		}
 		rt.CORS.Apply(p.Header, r)
@@ -69,34 +114,29 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 		for _, c := range p.Decision.Challenges {
 			p.Header.Add("WWW-Authenticate", c)
 		}
-		p.Status, p.Cause = p.Decision.Status, errors.New("denied: "+p.Decision.Reason)
-		return p
+		return p.refuse(p.Decision.Status, errors.New("denied: "+p.Decision.Reason))
 	}
 	if !slices.Contains(rt.Methods, r.Method) {
 		p.Header.Set("Allow", strings.Join(rt.Methods, ", "))
-		p.Status, p.Cause = http.StatusMethodNotAllowed, errors.New("method "+r.Method+" not allowed on route")
-		return p
+		return p.refuse(http.StatusMethodNotAllowed, errors.New("method "+r.Method+" not allowed on route"))
 	}
 	if r.Method == http.MethodOptions {
 		p.Header.Set("Allow", strings.Join(rt.Methods, ", "))
-		p.Status = http.StatusNoContent
+		p.Outcome = Answer
 		return p
 	}
 	key, ok := rt.Keys.Key(path)
 	if !ok {
-		p.Status, p.Cause = http.StatusNotFound, errors.New("path names a folder and the route has no index document")
-		return p
+		return p.refuse(http.StatusNotFound, errors.New("path names a folder and the route has no index document"))
 	}
 	// Limits every origin honours, checked here so that S3, cached and folder routes
 	// answer alike and no origin is asked what it would refuse.
 	if err := origin.CheckKey(key); err != nil {
-		p.Status, p.Cause = http.StatusRequestURITooLong, err
-		return p
+		return p.refuse(http.StatusRequestURITooLong, err)
 	}
 	if err := origin.CheckConditionHeaders(r.Header); err != nil {
-		p.Status, p.Cause = http.StatusRequestHeaderFieldsTooLarge, err
-		return p
+		return p.refuse(http.StatusRequestHeaderFieldsTooLarge, err)
 	}
-	p.Key = key
+	p.Outcome, p.Key = Fetch, key
 	return p
 }

@@ -76,7 +76,7 @@ func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, served orig
 		return nil
 	case err != nil:
 		// An unsatisfiable range too: ServeHTTP answers 416 with its Content-Range
-		// through writeError, like every other status gatehouse writes itself.
+		// through reply, like every other status gatehouse writes itself.
 		return err
 	}
 	defer obj.Body.Close()
