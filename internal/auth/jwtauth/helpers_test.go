@@ -55,7 +55,8 @@ func pub(kid string, key crypto.Signer, alg string) jose.JSONWebKey {
 // openid-configuration and the JWKS at {issuer}/.well-known/jwks.json, as Cognito lays
 // them out.
 type issuer struct {
-	srv       *httptest.Server
+	srv       *httptest.Server // nil for a memory issuer
+	mem       http.Handler     // a memory issuer's handler
 	iss       string
 	mu        sync.Mutex
 	keys      []jose.JSONWebKey
@@ -70,6 +71,37 @@ type issuer struct {
 
 func newIssuer(t testing.TB, keys ...jose.JSONWebKey) *issuer {
 	is := &issuer{keys: keys}
+	is.srv = httptest.NewServer(is.handler())
+	is.iss = is.srv.URL + "/pool"
+	t.Cleanup(is.srv.Close)
+	return is
+}
+
+// newMemIssuer is an issuer served in memory, without a listener, for tests inside a
+// testing/synctest bubble (where network I/O never counts as blocked): the
+// authenticator must use is.client(). Its issuer URL is https://issuer.test/pool.
+func newMemIssuer(keys ...jose.JSONWebKey) *issuer {
+	is := &issuer{keys: keys, iss: "https://issuer.test/pool"}
+	is.mem = is.handler()
+	return is
+}
+
+// client is an HTTP client that reaches a memory issuer's handler directly.
+func (is *issuer) client() *http.Client {
+	return &http.Client{Transport: handlerTransport{is.mem}}
+}
+
+// handlerTransport answers requests by calling a handler in the same goroutine.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	t.h.ServeHTTP(w, r)
+	return w.Result(), nil
+}
+
+// handler serves the discovery document and the JWKS.
+func (is *issuer) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/pool/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		is.discoHits.Add(1)
@@ -107,10 +139,7 @@ func newIssuer(t testing.TB, keys ...jose.JSONWebKey) *issuer {
 		}
 		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: keys})
 	})
-	is.srv = httptest.NewServer(mux)
-	is.iss = is.srv.URL + "/pool"
-	t.Cleanup(is.srv.Close)
-	return is
+	return mux
 }
 
 func (is *issuer) set(f func(is *issuer)) {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -29,9 +30,13 @@ import (
 // arrive; once A is removed, A tokens (even cached ones) fail.
 func TestKeyRotation(t *testing.T) {
 	testKeys(t)
-	is := newIssuer(t, pub("A", rsaA, "RS256"))
+	synctest.Test(t, func(t *testing.T) { testKeyRotation(t) })
+}
+
+func testKeyRotation(t *testing.T) {
+	is := newMemIssuer(pub("A", rsaA, "RS256"))
 	clk := newClock()
-	a := newAuth(t, baseConfig(is), clk)
+	a := newAuth(t, baseConfig(is), clk, func(o *Options) { o.Client = is.client() })
 	ctx := context.Background()
 	claims := idClaims(is, clk)
 	tokA := mint(t, rsaA, "A", jose.RS256, claims)
@@ -59,10 +64,10 @@ func TestKeyRotation(t *testing.T) {
 			errs <- err
 		})
 	}
-	for is.jwksHits.Load() < 2 {
-		time.Sleep(time.Millisecond)
+	synctest.Wait() // the refetch is blocked and every caller waits for it
+	if n := is.jwksHits.Load(); n != 2 {
+		t.Fatalf("JWKS fetched %d times while blocked, want 2", n)
 	}
-	time.Sleep(20 * time.Millisecond) // let the others reach the shared fetch
 	is.set(func(is *issuer) { is.block = nil })
 	close(block)
 	wg.Wait()
@@ -165,14 +170,21 @@ func TestDiscovery(t *testing.T) {
 
 // TestOutage: with no key set ever loaded every token is an outage (503) and Ready
 // reports it; after a good load a failing endpoint changes nothing.
+//
+// It runs in a synctest bubble: the background retries' waits and the test's own sleeps
+// are on the bubble's fake clock.
 func TestOutage(t *testing.T) {
 	testKeys(t)
-	is := newIssuer(t, pub("A", rsaA, "RS256"))
+	synctest.Test(t, func(t *testing.T) { testOutage(t) })
+}
+
+func testOutage(t *testing.T) {
+	is := newMemIssuer(pub("A", rsaA, "RS256"))
 	is.set(func(is *issuer) { is.down = true })
 	clk := newClock()
 	cfg := baseConfig(is)
 	cfg.JWKSURL = is.jwksURL()
-	a, err := New("jwt", cfg, Options{Now: clk.now, retryMin: 5 * time.Millisecond, retryMax: 20 * time.Millisecond})
+	a, err := New("jwt", cfg, Options{Now: clk.now, Client: is.client(), retryMin: 5 * time.Millisecond, retryMax: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,10 +370,17 @@ func TestKeyFits(t *testing.T) {
 
 // TestStartClose: Start fetches in the background, refreshes periodically, and Close
 // stops it; New itself never fetched.
+//
+// It runs in a synctest bubble: the refresh interval and the test's sleeps are on the
+// bubble's fake clock.
 func TestStartClose(t *testing.T) {
 	testKeys(t)
-	is := newIssuer(t, pub("A", rsaA, "RS256"))
-	a, err := New("jwt", baseConfig(is), Options{RefreshInterval: 20 * time.Millisecond})
+	synctest.Test(t, func(t *testing.T) { testStartClose(t) })
+}
+
+func testStartClose(t *testing.T) {
+	is := newMemIssuer(pub("A", rsaA, "RS256"))
+	a, err := New("jwt", baseConfig(is), Options{Client: is.client(), RefreshInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
