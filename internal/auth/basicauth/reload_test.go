@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -115,7 +116,13 @@ func TestReloadSameSizeSameMtime(t *testing.T) {
 	h.mustRefuse(t, "alice", "alice-pw")
 }
 
+// TestStartPollsUntilClose runs in a synctest bubble: the poll interval and the test's
+// sleeps are on the bubble's fake clock.
 func TestStartPollsUntilClose(t *testing.T) {
+	synctest.Test(t, testStartPollsUntilClose)
+}
+
+func testStartPollsUntilClose(t *testing.T) {
 	h := newHarness(t, 1000)
 	h.a.Start(context.Background())
 	h.a.Start(context.Background()) // no second poller
