@@ -292,3 +292,35 @@ func TestDelete(t *testing.T) {
 		t.Errorf("Delete under a file: %v", err)
 	}
 }
+
+// FuzzPutKey: whatever the key, a Put either fails or writes one file inside the
+// folder, which Get then returns; nothing appears beside the folder.
+func FuzzPutKey(f *testing.F) {
+	for _, k := range []string{"a", "a/b/c.txt", "../x", "a/../../x", "/etc/passwd", "a\x00b", "é/ü", ".", "a/", tempPrefix + "x", "link/x"} {
+		f.Add(k)
+	}
+	parent := f.TempDir()
+	root := filepath.Join(parent, "root")
+	os.Mkdir(root, 0o755)
+	os.Symlink(parent, filepath.Join(root, "link"))
+	d, err := Open(root)
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer d.Close()
+	f.Fuzz(func(t *testing.T, key string) {
+		_, err := put(d, key, "body", origin.PutOptions{})
+		if ents, _ := os.ReadDir(parent); len(ents) != 1 {
+			t.Fatalf("Put(%q) wrote beside the folder: %v", key, ents)
+		}
+		if err != nil {
+			return
+		}
+		if got := read(t, d, key); got != "body" {
+			t.Fatalf("Put(%q) then Get: %q", key, got)
+		}
+		if err := d.Delete(context.Background(), key); err != nil {
+			t.Fatalf("Delete(%q): %v", key, err)
+		}
+	})
+}
