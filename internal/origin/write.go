@@ -9,17 +9,23 @@ import (
 )
 
 // Writes are optional capabilities, each a small interface that the gateway finds by
-// type assertion on an Origin (or on what a decorator unwraps to), so that a read-only
-// origin stays a three-method type and a route can only offer what its origin can do:
+// type assertion on an Origin, so that a read-only origin stays a three-method type and
+// a route can only offer what its origin can do:
 //
 //	if p, ok := o.(origin.Putter); ok { ... }
 //
+// A decorator (the cache) hides its origin's capabilities unless it implements them
+// itself, forwarding each write and invalidating what the write changes.
+//
 // Every write is atomic from a reader's point of view: a Get sees the old object or the
 // new one, never part of a write, and a write that fails (an error, a cancelled context,
-// a body that ends early or does not match its checksum) leaves the key as it was. The
-// failures are the typed errors of this package, so that one place maps them to HTTP
-// statuses: those below, plus ErrKeyTooLong, ErrBadRequest, ErrUnavailable and
-// ErrTimeout. A body's own read error is returned wrapped (errors.Is finds it).
+// a body that ends early or does not match its checksum) leaves the key as it was, with
+// one exception no remote store can rule out: when the answer to a write's last step is
+// lost (a timeout after S3 committed), the write may have taken effect though it
+// reported an error. Retrying a Put is safe; a create-only one then fails with
+// ErrExists. The failures are the typed errors of this package, so that one place maps
+// them to HTTP statuses: those below, plus ErrKeyTooLong, ErrBadRequest, ErrUnavailable
+// and ErrTimeout. A body's own read error is returned wrapped (errors.Is finds it).
 
 // Putter stores whole objects from a stream.
 type Putter interface {
