@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -24,7 +25,13 @@ func writeFile(t *testing.T, path, content string, mtime time.Time) {
 	}
 }
 
+// TestFileSource runs in a synctest bubble: polls and waits are on its fake clock. Its
+// steps share one authenticator, in order (a bubble allows no t.Run).
 func TestFileSource(t *testing.T) {
+	synctest.Test(t, testFileSource)
+}
+
+func testFileSource(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "allow.txt")
 	base := time.Now().Add(-time.Hour)
@@ -46,19 +53,22 @@ func TestFileSource(t *testing.T) {
 	eventually(t, "first load", func() bool { return a.Ready() == nil })
 	check(t, a, "192.0.2.1", "allow")
 
-	t.Run("change is picked up", func(t *testing.T) {
+	// Change is picked up.
+	{
 		writeFile(t, path, "198.51.100.0/24\n", base.Add(time.Second))
 		eventually(t, "new set", func() bool { return has("198.51.100.1") && !has("192.0.2.1") })
-	})
-	t.Run("replaced by rename with same size and time", func(t *testing.T) {
+	}
+	// Replaced by rename with same size and time.
+	{
 		tmp := filepath.Join(dir, "new.txt")
 		writeFile(t, tmp, "203.0.113.0/24\n", base.Add(time.Second)) // same length as the last content
 		if err := os.Rename(tmp, path); err != nil {
 			t.Fatal(err)
 		}
 		eventually(t, "replaced set", func() bool { return has("203.0.113.1") && !has("198.51.100.1") })
-	})
-	t.Run("bad content keeps the last good set", func(t *testing.T) {
+	}
+	// Bad content keeps the last good set.
+	{
 		writeFile(t, path, "203.0.113.0/24\n10.0.0.1/8\n", base.Add(2*time.Second))
 		eventually(t, "warning", func() bool { return strings.Contains(logs.String(), `line 2: \"10.0.0.1/8\" has host bits set`) })
 		check(t, a, "203.0.113.1", "allow")
@@ -66,8 +76,9 @@ func TestFileSource(t *testing.T) {
 		if err := a.Ready(); err != nil {
 			t.Errorf("Ready() = %v", err)
 		}
-	})
-	t.Run("removed file keeps the last good set", func(t *testing.T) {
+	}
+	// Removed file keeps the last good set.
+	{
 		writeFile(t, path, "203.0.113.0/24\n", base.Add(3*time.Second))
 		eventually(t, "recovery", func() bool { return strings.Contains(logs.String(), "ip source recovered") })
 		warnings := strings.Count(logs.String(), "no such file")
@@ -76,8 +87,9 @@ func TestFileSource(t *testing.T) {
 		}
 		eventually(t, "warning", func() bool { return strings.Count(logs.String(), "no such file") > warnings })
 		check(t, a, "203.0.113.1", "allow")
-	})
-	t.Run("a half-written file is not read", func(t *testing.T) {
+	}
+	// A half-written file is not read.
+	{
 		// Truncated to nothing (as os.WriteFile does first) and left so for one poll:
 		// an empty list would deny everyone, so it must settle before it is read.
 		writeFile(t, path, "203.0.113.0/24\n", base.Add(5*time.Second))
@@ -95,11 +107,12 @@ func TestFileSource(t *testing.T) {
 				t.Errorf("an empty list was loaded: %s", line)
 			}
 		}
-	})
-	t.Run("comes back", func(t *testing.T) {
+	}
+	// Comes back.
+	{
 		writeFile(t, path, "2001:db8::/32\n", base.Add(4*time.Second))
 		eventually(t, "new set", func() bool { return has("2001:db8::1") && !has("203.0.113.1") })
-	})
+	}
 }
 
 // TestFileLoadRereads: Load reads files even when they look unchanged, which polling

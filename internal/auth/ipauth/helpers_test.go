@@ -6,11 +6,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -79,16 +81,35 @@ func check(t *testing.T, a *Authenticator, client, want string) {
 	}
 }
 
-// eventually polls cond until it holds or a few seconds pass.
+// eventually waits until cond holds. It must run inside a synctest bubble
+// (synctest.Wait panics outside one): it lets the bubble's goroutines settle, then
+// polls on the bubble's fake clock, so it costs no real time; it gives up after five
+// fake seconds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
+	for synctest.Wait(); !cond(); synctest.Wait() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// memClient reaches h directly, without a listener: inside a synctest bubble network
+// I/O never counts as blocked, so a client of a real server would keep the fake clock
+// from advancing.
+func memClient(h http.Handler) *http.Client {
+	return &http.Client{Transport: handlerTransport{h}}
+}
+
+// handlerTransport answers requests by calling a handler in the same goroutine.
+type handlerTransport struct{ h http.Handler }
+
+func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	w := httptest.NewRecorder()
+	t.h.ServeHTTP(w, r)
+	return w.Result(), nil
 }
 
 // listServer serves a published list whose body, validators and status tests change.

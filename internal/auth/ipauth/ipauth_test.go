@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -136,42 +137,42 @@ func TestLifecycle(t *testing.T) {
 		a.Start(context.Background()) // after Close: no goroutines
 		check(t, a, "192.0.2.1", "allow")
 	})
-	t.Run("Start twice, then Close", func(t *testing.T) {
-		srv := &listServer{body: "192.0.2.0/24\n"}
-		hs := httptest.NewServer(srv)
-		defer hs.Close()
-		a, _ := newAuth(t, &config.IPAuth{URLs: []*config.IPRangeURL{{URL: hs.URL, Format: "plain", Refresh: time.Hour}}}, Options{})
-		a.Start(context.Background())
-		a.Start(context.Background())
-		eventually(t, "first load", func() bool { return a.Ready() == nil })
-		a.Close()
-		if n := len(srv.got()); n != 1 {
-			t.Errorf("%d requests, want 1 (one goroutine, refresh in an hour)", n)
-		}
-	})
-	t.Run("context cancel stops refresh", func(t *testing.T) {
-		srv := &listServer{body: "192.0.2.0/24\n"}
-		hs := httptest.NewServer(srv)
-		defer hs.Close()
-		// Count requests as the client starts them: the server may see an aborted
-		// request after Close has returned.
-		var started atomic.Int32
-		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
-			started.Add(1)
-			return http.DefaultTransport.RoundTrip(r)
-		})}
-		a, _ := newAuth(t, &config.IPAuth{URLs: []*config.IPRangeURL{{URL: hs.URL, Format: "plain", Refresh: 5 * time.Millisecond}}}, Options{HTTPClient: client})
-		ctx, cancel := context.WithCancel(context.Background())
-		a.Start(ctx)
-		eventually(t, "a few refreshes", func() bool { return started.Load() >= 3 })
-		cancel()
-		a.Close() // waits for the goroutine
-		n := started.Load()
-		time.Sleep(30 * time.Millisecond)
-		if m := started.Load(); m != n {
-			t.Errorf("requests went on after cancel: %d then %d", n, m)
-		}
-	})
+	t.Run("Start twice, then Close", func(t *testing.T) { synctest.Test(t, testStartTwiceThenClose) })
+	t.Run("context cancel stops refresh", func(t *testing.T) { synctest.Test(t, testContextCancelStopsRefresh) })
+}
+
+func testStartTwiceThenClose(t *testing.T) {
+	srv := &listServer{body: "192.0.2.0/24\n"}
+	a, _ := newAuth(t, &config.IPAuth{URLs: []*config.IPRangeURL{{URL: "https://lists.test/", Format: "plain", Refresh: time.Hour}}}, Options{HTTPClient: memClient(srv)})
+	a.Start(context.Background())
+	a.Start(context.Background())
+	eventually(t, "first load", func() bool { return a.Ready() == nil })
+	a.Close()
+	if n := len(srv.got()); n != 1 {
+		t.Errorf("%d requests, want 1 (one goroutine, refresh in an hour)", n)
+	}
+}
+
+func testContextCancelStopsRefresh(t *testing.T) {
+	srv := &listServer{body: "192.0.2.0/24\n"}
+	// Count requests as the client starts them: the server may see an aborted
+	// request after Close has returned.
+	var started atomic.Int32
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		started.Add(1)
+		return handlerTransport{srv}.RoundTrip(r)
+	})}
+	a, _ := newAuth(t, &config.IPAuth{URLs: []*config.IPRangeURL{{URL: "https://lists.test/", Format: "plain", Refresh: 5 * time.Millisecond}}}, Options{HTTPClient: client})
+	ctx, cancel := context.WithCancel(context.Background())
+	a.Start(ctx)
+	eventually(t, "a few refreshes", func() bool { return started.Load() >= 3 })
+	cancel()
+	a.Close() // waits for the goroutine
+	n := started.Load()
+	time.Sleep(30 * time.Millisecond)
+	if m := started.Load(); m != n {
+		t.Errorf("requests went on after cancel: %d then %d", n, m)
+	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -3,11 +3,13 @@ package ipauth
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -249,22 +251,37 @@ func TestSecurityGroupsRetriesAndFailures(t *testing.T) {
 		mustContain(t, "log", logs.String(), "matched no groups")
 	})
 	t.Run("background refresh", func(t *testing.T) {
+		// In a synctest bubble, with the fake EC2 (and its listener) made outside it and
+		// a client that keeps no idle connection, whose reader would never count as
+		// blocked: the refresh interval and the retry backoff are on the fake clock.
 		fake := testenv.NewEC2(t)
 		seedGroups(fake)
-		a, _ := sgAuth(t, fake, config.SecurityGroupQuery{GroupIDs: []string{"sg-0admin"}, Refresh: 10 * time.Millisecond})
-		fake.FailNext(EC2MaxAttempts, "", testenv.Throttled(503)) // the first load fails
-		a.Start(context.Background())
-		eventually(t, "a failed first load", func() bool {
-			err := a.Ready()
-			return err != nil && strings.Contains(err.Error(), "RequestLimitExceeded")
-		})
-		eventually(t, "a retried load", func() bool { return a.Ready() == nil })
-		check(t, a, "10.1.2.3", "allow")
-		g, _ := fake.Group("sg-0admin")
-		g.Ingress[0].CIDRs = append(g.Ingress[0].CIDRs, "10.4.0.0/16")
-		fake.PutGroup(g)
-		eventually(t, "refreshed set", func() bool { return a.Contains(mustAddr("10.4.0.1")) })
+		synctest.Test(t, func(t *testing.T) { testSGBackgroundRefresh(t, fake) })
 	})
+}
+
+func testSGBackgroundRefresh(t *testing.T, fake *testenv.EC2) {
+	q := &config.SecurityGroupQuery{GroupIDs: []string{"sg-0admin"}, Refresh: 10 * time.Millisecond,
+		Region: "eu-west-1", Endpoint: fake.URL, AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}
+	noKeepAlive := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	a, _ := newAuth(t, &config.IPAuth{SecurityGroups: []*config.SecurityGroupQuery{q}}, Options{NewEC2: func(ctx context.Context, q *config.SecurityGroupQuery) (EC2API, error) {
+		return NewEC2Client(ctx, q, func(o *ec2.Options) {
+			o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, time.Millisecond)
+			o.HTTPClient = noKeepAlive
+		})
+	}})
+	fake.FailNext(EC2MaxAttempts, "", testenv.Throttled(503)) // the first load fails
+	a.Start(context.Background())
+	eventually(t, "a failed first load", func() bool {
+		err := a.Ready()
+		return err != nil && strings.Contains(err.Error(), "RequestLimitExceeded")
+	})
+	eventually(t, "a retried load", func() bool { return a.Ready() == nil })
+	check(t, a, "10.1.2.3", "allow")
+	g, _ := fake.Group("sg-0admin")
+	g.Ingress[0].CIDRs = append(g.Ingress[0].CIDRs, "10.4.0.0/16")
+	fake.PutGroup(g)
+	eventually(t, "refreshed set", func() bool { return a.Contains(mustAddr("10.4.0.1")) })
 }
 
 // TestSecurityGroupsCredentials goes through the default client builder: explicit keys,

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -144,9 +145,16 @@ func TestURLConditionalRequests(t *testing.T) {
 
 // TestURLBackgroundRefresh runs the Start loop: the first load happens at once, later
 // ones on the refresh interval.
+//
+// It runs in a synctest bubble, the list served in memory (memClient).
 func TestURLBackgroundRefresh(t *testing.T) {
+	synctest.Test(t, testURLBackgroundRefresh)
+}
+
+func testURLBackgroundRefresh(t *testing.T) {
 	srv := &listServer{body: "198.51.100.0/24\n"}
-	a, _ := urlAuth(t, srv, config.IPRangeURL{Format: "plain", Refresh: 20 * time.Millisecond})
+	u := config.IPRangeURL{URL: "https://lists.test/list", Format: "plain", Refresh: 20 * time.Millisecond}
+	a, _ := newAuth(t, &config.IPAuth{URLs: []*config.IPRangeURL{&u}}, Options{HTTPClient: memClient(srv)})
 	a.Start(context.Background())
 	eventually(t, "first load", func() bool { return a.Ready() == nil })
 	check(t, a, "198.51.100.1", "allow")
