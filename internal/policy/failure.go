@@ -102,11 +102,23 @@ func sentinel(o Outcome) error {
 // ErrBadCredentials) with a public detail, e.g. Fail(ErrBadCredentials, "token
 // expired"). Any other kind makes an outage whose cause is kind.
 func Fail(kind error, detail string) *Failure {
-	var k *Failure
-	if errors.As(kind, &k) {
+	if k := asFailure(kind); k != nil {
 		return &Failure{Outcome: k.Outcome, Detail: detail}
 	}
 	return &Failure{Outcome: Outage, Detail: detail, Cause: kind}
+}
+
+// asFailure is errors.As for a *Failure, with the common case (err is one) first, so a
+// denial costs no allocation beyond its own.
+func asFailure(err error) *Failure {
+	if f, ok := err.(*Failure); ok {
+		return f
+	}
+	var f *Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return nil
 }
 
 // Because returns a copy of f with cause as its Cause: what the log sees beyond the
@@ -162,8 +174,7 @@ func (s Step) message() string { return words(s.Outcome, s.Detail, s.Cause, true
 // errors.As, so a failure wrapped with %w counts, though the wrapper's words are not
 // read), or else an outage caused by err.
 func step(name string, err error) Step {
-	var f *Failure
-	if errors.As(err, &f) {
+	if f := asFailure(err); f != nil {
 		return Step{Name: name, Outcome: f.Outcome, Detail: f.Detail, Cause: f.Cause}
 	}
 	return Step{Name: name, Outcome: Outage, Cause: err}
