@@ -26,7 +26,7 @@ import (
 func basicRoutesConfig(t *testing.T) (string, map[string]string) {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(file, []byte("alice:"+aliceHash+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("alice:"+aliceFastHash+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	route := func(name, basic string) string {
@@ -47,7 +47,7 @@ origins:
   assets:
     s3: {bucket: assets, endpoint: "${MINIO_ENDPOINT}", path_style: true, access_key_id: "${MINIO_KEY}", secret_access_key: "${MINIO_SECRET}"}
 routes:` + route("a", fromFile) + route("b", fromFile) +
-		route("c", fmt.Sprintf(`{users: {alice: %q}, max_failures: 3}`, aliceHash))
+		route("c", fmt.Sprintf(`{users: {alice: %q}, max_failures: 3}`, aliceFastHash))
 	return yml, map[string]string{"MINIO_ENDPOINT": minio.Endpoint, "MINIO_KEY": minio.AccessKey,
 		"MINIO_SECRET": minio.SecretKey, "HTPASSWD": file}
 }

@@ -259,7 +259,7 @@ func TestCacheHitNeverBypassesAuth(t *testing.T) {
     auth:
       methods:
         - basic: {users: {alice: "%s"}}
-`, aliceHash))
+`, aliceFastHash))
 	good := "Authorization: Basic YWxpY2U6d29uZGVybGFuZA=="
 	resp, _ := g.do(t, "GET", "/auth/cache/secret.txt", good)
 	wantStatus(t, resp, 200)
