@@ -38,6 +38,12 @@ type Options struct {
 	// Listening is called once both listeners are bound, with their addresses (admin is
 	// empty when disabled).
 	Listening func(public, admin string)
+	// Probed, when set, is called after each round of readiness probes (the first runs
+	// at start), once /readyz reflects it.
+	Probed func()
+	// Reloaded, when set, is called after each SIGHUP has been handled: nil once the new
+	// configuration serves, else why the running one was kept.
+	Reloaded func(error)
 }
 
 // Run serves until ctx is done.
@@ -106,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	st.Start(loopCtx)
-	go probeLoop(loopCtx, h, o.Log)
+	go probeLoop(loopCtx, h, o.Log, o.Probed)
 	hup := make(chan os.Signal, 1)
 	if o.Reload != nil {
 		signal.Notify(hup, syscall.SIGHUP)
@@ -128,7 +134,10 @@ func Run(ctx context.Context, o Options) error {
 			h.State().Close()
 			return fmt.Errorf("serving: %w", err)
 		case <-hup:
-			reload(ctx, h, o)
+			err := reload(ctx, h, o)
+			if o.Reloaded != nil {
+				o.Reloaded(err)
+			}
 		case <-ctx.Done():
 			o.Log.Info("shutting down", "grace", cfg.Server.ShutdownTimeout.String())
 			stopLoops()
@@ -157,17 +166,17 @@ func shutdown(servers []*http.Server, grace time.Duration, log *slog.Logger) err
 }
 
 // reload builds the new configuration fully before swapping it in; any failure keeps the
-// running State. Listener addresses and TLS files are read at start only.
-func reload(ctx context.Context, h *gateway.Handler, o Options) {
+// running State, and is returned. Listener addresses and TLS files are read at start only.
+func reload(ctx context.Context, h *gateway.Handler, o Options) error {
 	cfg, err := o.Reload()
 	if err != nil {
 		o.Log.Error("reload refused: configuration invalid, keeping the running one", "errors", err.Error())
-		return
+		return err
 	}
 	st, err := gateway.BuildFrom(ctx, cfg, o.Log, h.State())
 	if err != nil {
 		o.Log.Error("reload refused: building failed, keeping the running one", "errors", err.Error())
-		return
+		return err
 	}
 	// Load the address lists and key sets of new or changed authenticators before the
 	// swap: a State whose sources have not loaded denies, and the running one is known
@@ -179,7 +188,7 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 	if err := st.LoadAuthenticators(pctx); err != nil {
 		st.Close()
 		o.Log.Error("reload refused: authenticator sources did not load, keeping the running configuration", "errors", err.Error())
-		return
+		return err
 	}
 	st.Start(ctx) // stopped by st.Close when it is replaced in turn
 	st.ProbeAll(pctx, o.Log)
@@ -194,6 +203,7 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) {
 		old.Close()
 		applyMemoryLimit(o.Log, h.State().Config) // the old cache is gone
 	})
+	return nil
 }
 
 // restartOnly reports whether settings read only at start differ between a and b.
@@ -205,13 +215,16 @@ func restartOnly(a, b *config.Config) bool {
 		a.Admin != b.Admin || a.Log != b.Log
 }
 
-func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger) {
+func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger, probed func()) {
 	t := time.NewTicker(ProbeInterval)
 	defer t.Stop()
 	for {
 		pctx, cancel := context.WithTimeout(ctx, ProbeInterval)
 		h.State().ProbeAll(pctx, log)
 		cancel()
+		if probed != nil {
+			probed()
+		}
 		select {
 		case <-ctx.Done():
 			return

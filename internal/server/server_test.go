@@ -36,6 +36,8 @@ type running struct {
 	logs       *logBuf
 	cancel     context.CancelFunc
 	done       chan error
+	probed     chan struct{} // a value after each round of readiness probes
+	reloaded   chan error    // each SIGHUP's outcome
 }
 
 // start runs the server on the config file at path until the test ends.
@@ -46,7 +48,8 @@ func start(t *testing.T, path string) *running {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{logs: &logBuf{}, cancel: cancel, done: make(chan error, 1)}
+	r := &running{logs: &logBuf{}, cancel: cancel, done: make(chan error, 1),
+		probed: make(chan struct{}, 1), reloaded: make(chan error, 1)}
 	ready := make(chan struct{})
 	go func() {
 		r.done <- Run(ctx, Options{
@@ -57,6 +60,13 @@ func start(t *testing.T, path string) *running {
 				r.pub, r.admin = "http://"+pub, "http://"+admin
 				close(ready)
 			},
+			Probed: func() {
+				select {
+				case r.probed <- struct{}{}:
+				default: // the test is not waiting for this round
+				}
+			},
+			Reloaded: func(err error) { r.reloaded <- err },
 		})
 	}()
 	select {
@@ -108,16 +118,9 @@ func TestHealthAndReadiness(t *testing.T) {
 	if code, body := get(t, r.admin+"/healthz"); code != 200 || body != "ok\n" {
 		t.Fatalf("healthz: %d %q", code, body)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		code, body := get(t, r.admin+"/readyz")
-		if code == 200 && strings.Contains(body, `"ready":true`) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("readyz: %d %s", code, body)
-		}
-		time.Sleep(20 * time.Millisecond)
+	wait(t, r.probed) // the first round runs at start
+	if code, body := get(t, r.admin+"/readyz"); code != 200 || !strings.Contains(body, `"ready":true`) {
+		t.Fatalf("readyz: %d %s", code, body)
 	}
 	if code, _ := get(t, r.pub+"/a.txt"); code != 200 {
 		t.Fatalf("GET /a.txt: %d", code)
@@ -138,11 +141,18 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	}
 	writeConfig(t, path, dir, "  - {path: /b.txt, origin: files, public: true}\n")
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	waitFor(t, func() bool { code, _ := get(t, r.pub+"/b.txt"); return code == 200 })
+	if err := wait(t, r.reloaded); err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+	if code, _ := get(t, r.pub+"/b.txt"); code != 200 {
+		t.Fatalf("after reload /b.txt: %d", code)
+	}
 
 	os.WriteFile(path, []byte("routes: [{path: /b.txt, origin: files}]\nbogus: 1\n"), 0o644)
 	syscall.Kill(os.Getpid(), syscall.SIGHUP)
-	waitFor(t, func() bool { return strings.Contains(r.logs.String(), "reload refused") })
+	if err := wait(t, r.reloaded); err == nil || !strings.Contains(r.logs.String(), "reload refused") {
+		t.Fatalf("bad reload: %v; log:\n%s", err, r.logs.String())
+	}
 	if code, body := get(t, r.pub+"/b.txt"); code != 200 || body != "B" {
 		t.Fatalf("after bad reload /b.txt: %d %q", code, body)
 	}
@@ -234,6 +244,19 @@ routes:
 	}
 }
 
+// wait returns the next value from c, failing the test after 10 s.
+func wait[T any](t *testing.T, c <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-c:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("no event in 10s")
+		panic("unreachable")
+	}
+}
+
+// waitFor polls cond: only for what has no event to wait for (a listener that closed).
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
