@@ -73,6 +73,20 @@ func TestOptionsContract(t *testing.T) {
 	})
 }
 
+// TestRegression_HeadMissNotModifiedHasNoCacheStatus: a conditional HEAD answered 304 by
+// the origin (nothing cached) reported no cache status, so a cached route said
+// "X-Cache: Error from gatehouse" where the same GET said "Miss".
+func TestRegression_HeadMissNotModifiedHasNoCacheStatus(t *testing.T) {
+	mo := newMemOrigin()
+	mo.put("page", []byte("hello"), "")
+	o := testStore(t).Wrap("o", mo, testPolicy)
+	var s origin.Served
+	_, err := o.Head(context.Background(), "page", origin.HeadOptions{Cond: origin.Conditions{IfNoneMatch: mo.objs["page"].ETag}, Served: &s})
+	if !errors.Is(err, origin.ErrNotModified) || s.Status != origin.CacheMiss {
+		t.Fatalf("Head: %+v, %v; want a 304 reported as a miss", s, err)
+	}
+}
+
 // CacheStatus's String is the label X-Cache carries (and metrics will).
 func TestCacheStatusString(t *testing.T) {
 	for s, want := range map[origin.CacheStatus]string{origin.CacheNone: "", origin.CacheHit: "Hit", origin.CacheMiss: "Miss", origin.CacheRefreshHit: "RefreshHit"} {

@@ -120,11 +120,11 @@ func (o *Origin) head(ctx context.Context, base, key string, cond origin.Conditi
 	}
 	info, err := o.next.Head(ctx, key, origin.HeadOptions{Cond: cond})
 	o.observe(err)
-	if err != nil {
-		// Not a Miss, even for the origin's 304: no cache status is reported then.
+	if err != nil && !errors.Is(err, origin.ErrNotModified) {
 		return info, origin.Served{}, err
 	}
-	return info, origin.Served{Status: origin.CacheMiss}, nil
+	// The origin answered, a 304 included (as a GET's 304 on a miss is a Miss).
+	return info, origin.Served{Status: origin.CacheMiss}, err
 }
 
 // errRefetch: the cached entry is out of date and the object must be fetched again.
