@@ -130,6 +130,11 @@ type Route struct {
 	// ResponseHeaders is the route's response headers policy (see headers.go); nil: the
 	// defaults (object responses of routes that are not public are Cache-Control: private).
 	ResponseHeaders *ResponseHeaders `yaml:"response_headers"`
+	// Upload is the route's write policy (PUT, DELETE, presigned uploads); nil: read-only.
+	Upload *Upload `yaml:"upload"`
+	// Listing makes a path naming a folder answer a listing of the keys under it (an
+	// HTML page, or JSON when asked for) instead of 404 or its index document.
+	Listing bool `yaml:"listing"`
 }
 
 // Defaults used when a field is left empty.
@@ -207,6 +212,9 @@ func (c *Config) applyDefaults() {
 			r.Cache.applyDefaults()
 		}
 		r.applyResponseHeaderDefaults()
+		if r.Upload != nil {
+			r.Upload.applyDefaults()
+		}
 	}
 	c.applyLoginDefaults()
 }

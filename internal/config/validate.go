@@ -190,10 +190,14 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 			if r.CORS == nil {
 				c.addf(mp, "OPTIONS is only served for CORS preflights: configure cors (which allows it by itself)")
 			}
-		case "PUT", "POST", "DELETE", "PATCH":
-			c.addf(mp, "%s is not supported by this version of gatehouse (GET and HEAD are)", m)
+		case "PUT", "DELETE":
+			if r.Upload == nil {
+				c.addf(mp, "%s needs an upload section on the route (its max_size, and who may write where; docs/uploads.md)", m)
+			}
+		case "POST", "PATCH":
+			c.addf(mp, "%s is not supported (GET, HEAD, PUT and DELETE are; browsers POST to a presigned upload, see upload.presign)", m)
 		default:
-			c.addf(mp, "unknown method %q (methods are upper case: GET, HEAD)", m)
+			c.addf(mp, "unknown method %q (methods are upper case: GET, HEAD, PUT, DELETE)", m)
 		}
 		if seen[m] {
 			c.addf(mp, "duplicate method %s", m)
@@ -217,6 +221,10 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 	}
 	if r.ResponseHeaders != nil {
 		validateResponseHeaders(c, p+".response_headers", r.ResponseHeaders)
+	}
+	validateUpload(c, p, r, cfg)
+	if r.Listing && !hasMethod(r, "GET") {
+		c.addf(p+".listing", "a listing answers GET: add GET to the route's methods")
 	}
 }
 

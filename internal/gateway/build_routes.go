@@ -30,6 +30,12 @@ func (b *builder) buildRoute(i int, rc *config.Route) {
 	}
 	b.cacheRoute(rt, rc)
 	corsRoute(rt, rc)
+	// The write path is being built (issue 14): until it serves them, a route that
+	// writes, presigns or lists is refused here, so check and serve never accept a
+	// configuration whose PUT would be answered like a GET.
+	if rc.Upload != nil || rc.Listing {
+		b.errorf(fmt.Sprintf("routes[%d]", i), "uploads and listings are not served by this build yet")
+	}
 	if err := b.st.routes.Add(rc.Path, rt); err != nil {
 		b.errorf(fmt.Sprintf("routes[%d].path", i), "%v", err)
 	}
