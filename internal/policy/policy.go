@@ -31,6 +31,11 @@ type Identity struct {
 	Email   string
 	Groups  []string
 	Source  string // the authenticator that established it, e.g. "basic"
+	// User is the person or account the authenticator vouches for, where it knows one:
+	// the basic user, the jwt's sub, the login's signed-in user (from its sealed cookie,
+	// bound to the signature). Empty for identities of an address or a signing key. It
+	// is what an upload's key_prefix {user} stands for.
+	User string
 	// Display names the person for logs when Subject does not (a login's signed-in
 	// user, where Subject is the signing key). It never takes part in a decision.
 	Display string

@@ -290,7 +290,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	// it is made anyway so that both take the same path up to the check.
 	key := cacheKey(user, password, h)
 	if hit := set.cache.ok(key, now); hit && known {
-		return &policy.Identity{Subject: user, Source: "basic"}, nil
+		return &policy.Identity{Subject: user, User: user, Source: "basic"}, nil
 	}
 	ok, err := a.check(ctx, set, h, known, password)
 	if err != nil {
@@ -305,7 +305,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 		return nil, policy.Fail(policy.ErrBadCredentials, fmt.Sprintf("wrong password for user %q", user))
 	}
 	set.cache.add(key, a.now())
-	return &policy.Identity{Subject: user, Source: "basic"}, nil
+	return &policy.Identity{Subject: user, User: user, Source: "basic"}, nil
 }
 
 // check reports whether password matches h, the hash of a known user (known) or a

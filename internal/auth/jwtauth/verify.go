@@ -245,7 +245,7 @@ func identityOf(c claims) (*policy.Identity, error) {
 	if sub == "" {
 		return nil, bad("token has no sub claim", nil)
 	}
-	id := &policy.Identity{Subject: sub, Source: "jwt"}
+	id := &policy.Identity{Subject: sub, User: sub, Source: "jwt"}
 	if email, _, err := c.str("email"); err == nil {
 		id.Email = email
 	}

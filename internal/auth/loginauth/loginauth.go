@@ -228,7 +228,8 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	if !res.FromCookies || res.Canned || res.Policy.Resource != a.resource(host) {
 		return nil, policy.Fail(policy.ErrForbidden, fmt.Sprintf("not the cookies this sign-in issues (resource %q)", clip(res.Policy.Resource)))
 	}
-	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "login", Display: a.signedInUser(r.HTTP)}, nil
+	user := a.signedInUser(r.HTTP)
+	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "login", User: user, Display: user}, nil
 }
 
 // resource is the policy resource this sign-in signs for a configured host.
