@@ -37,6 +37,9 @@ type Presign struct {
 	Mode string `yaml:"mode"`
 	// Expires is how long a presigned upload stays usable (default 15m, at most 7 days).
 	Expires time.Duration `yaml:"expires"`
+	// Key is the secret gatehouse signs gateway-mode uploads with (HMAC-SHA256), at
+	// least 32 bytes; required in mode gateway, unused in mode bucket. Give it as ${ENV}.
+	Key string `yaml:"key"`
 }
 
 // Upload defaults and limits.
@@ -44,6 +47,7 @@ const (
 	MaxUploadSize         = Size(5 << 40) // S3's largest object
 	DefaultPresignExpires = 15 * time.Minute
 	MaxPresignExpires     = 7 * 24 * time.Hour // SigV4's limit for presigned URLs
+	MinPresignKey         = 32                 // bytes of a gateway-mode signing key
 	PresignBucket         = "bucket"
 	PresignGateway        = "gateway"
 	// UploadEndpointPrefix is where a route's presigned-upload endpoint lives:
@@ -108,6 +112,9 @@ func validateUpload(c *collector, p string, r *Route, cfg *Config) {
 		}
 		if o := cfg.Origins[r.Origin]; ps.Mode == PresignBucket && o != nil && o.S3 == nil {
 			c.addf(pp+".mode", "bucket needs an s3 origin (%q is a folder): use mode: gateway", r.Origin)
+		}
+		if ps.Mode == PresignGateway && len(ps.Key) < MinPresignKey {
+			c.addf(pp+".key", "required in mode gateway: a secret of at least %d bytes, given as ${ENV}", MinPresignKey)
 		}
 		if ps.Mode == PresignGateway && !hasMethod(r, "PUT") {
 			c.addf(pp+".mode", "gateway mode uploads through gatehouse: add PUT to the route's methods")

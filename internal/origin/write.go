@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"time"
 )
 
@@ -144,6 +145,60 @@ type Multipart interface {
 	// AbortMultipart discards the upload and its parts. Aborting an upload that no
 	// longer exists succeeds.
 	AbortMultipart(ctx context.Context, key, uploadID string) error
+}
+
+// Presigner signs uploads that clients send straight to the origin, with the origin's
+// own credentials, so the bytes never pass through gatehouse (S3's presigned PUT and
+// POST). A folder cannot: only s3origin implements it.
+type Presigner interface {
+	// PresignPut returns a PUT of exactly key. What it can bind: the key, the expiry,
+	// the Content-Type (when set, the client must send exactly it), the exact
+	// Content-Length (when c.Size >= 0) and If-None-Match: * (c.CreateOnly). A PUT URL
+	// cannot carry a length range: without an exact size it does not limit the size
+	// beyond S3's own 5 GiB for one PUT.
+	PresignPut(ctx context.Context, key string, c PresignConditions) (Presigned, error)
+	// PresignPost returns a browser-form POST of exactly key, whose signed policy
+	// enforces content-length-range 0..c.MaxSize and, when set, the exact Content-Type.
+	// c.CreateOnly is ErrBadRequest: S3's POST has no conditional write.
+	PresignPost(ctx context.Context, key string, c PresignConditions) (Presigned, error)
+}
+
+// PresignConditions bind a presigned upload.
+type PresignConditions struct {
+	// Expires is how long the upload stays usable (1s to 7 days).
+	Expires time.Duration
+	// MaxSize bounds the body of a POST (content-length-range 0..MaxSize).
+	MaxSize int64
+	// Size, when >= 0, is the exact Content-Length a PUT must send; -1: not bound.
+	Size int64
+	// ContentType, when set, is the exact Content-Type the upload must declare.
+	ContentType string
+	// CreateOnly makes a PUT create-only (If-None-Match: *, 412 when the key exists).
+	CreateOnly bool
+}
+
+// Presigned is a signed upload the client carries out itself.
+type Presigned struct {
+	Method string // PUT or POST
+	URL    string
+	// Fields are the form fields of a POST, to send before the file field, in any
+	// order; nil for a PUT.
+	Fields map[string]string
+	// Header holds the headers a PUT must send exactly as given (they are signed).
+	Header http.Header
+	// Expires is when the signature stops being accepted.
+	Expires time.Time
+}
+
+// PartPresigner hands out URLs that let a client upload one part of a multipart
+// upload straight to the origin (a bucket), without passing through gatehouse: Uppy's
+// multipart uploads. Only origins a browser can reach with a signed URL implement it.
+type PartPresigner interface {
+	// PresignPart returns a URL valid for expires on which a PUT of the part's bytes
+	// uploads part number (1 to MaxParts) of the upload at key; the response carries the
+	// part's ETag. Headers are those the PUT must send as they are (they are signed),
+	// usually none.
+	PresignPart(ctx context.Context, key, uploadID string, number int, expires time.Duration) (url string, headers http.Header, err error)
 }
 
 // MaxParts is the most parts one multipart upload may have (S3's limit).
