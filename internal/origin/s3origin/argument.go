@@ -67,6 +67,9 @@ func clientArgument(name string) bool {
 // operation's deserializer. It is one of the client's APIOptions.
 func addArgumentMiddleware(stack *middleware.Stack) error {
 	const deserializer = "OperationDeserializer"
+	if _, ok := stack.Deserialize.Get(deserializer); !ok {
+		return nil // a presign client's stack: nothing is sent, nothing to read
+	}
 	if err := stack.Deserialize.Insert(argumentReader{}, deserializer, middleware.After); err != nil {
 		return err
 	}
