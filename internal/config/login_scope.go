@@ -85,10 +85,7 @@ func escapePath(p string) string { return (&url.URL{Path: p}).EscapedPath() }
 // patternFolder is the folder a route pattern lies in: its text before the first
 // wildcard, up to and including the last '/'. "/www/*" -> "/www/", "/docs" -> "/".
 func patternFolder(p string) string {
-	lit := p
-	if i := strings.IndexAny(p, "*?"); i >= 0 {
-		lit = p[:i]
-	}
+	lit := route.LiteralPrefix(p)
 	if i := strings.LastIndexByte(lit, '/'); i >= 0 {
 		return lit[:i+1]
 	}

@@ -175,6 +175,11 @@ func (s Step) message() string { return words(s.Outcome, s.Detail, s.Cause, true
 // read), or else an outage caused by err.
 func step(name string, err error) Step {
 	if f := asFailure(err); f != nil {
+		if f.Outcome <= Identified || f.Outcome > Outage {
+			// A failure that claims no failure (Outcome's zero value) or none known:
+			// the authenticator could not say why, so it is an outage, never an identity.
+			return Step{Name: name, Outcome: Outage, Detail: f.Detail, Cause: f.Cause}
+		}
 		return Step{Name: name, Outcome: f.Outcome, Detail: f.Detail, Cause: f.Cause}
 	}
 	return Step{Name: name, Outcome: Outage, Cause: err}

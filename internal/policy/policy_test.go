@@ -198,3 +198,19 @@ type silentNamed struct {
 
 func (s silentNamed) Name() string                                              { return s.name }
 func (s silentNamed) Authenticate(context.Context, *Request) (*Identity, error) { return nil, s.err }
+
+// TestRegression_ZeroOutcomeFailureIsNotADenialWithoutStatus: a Failure whose Outcome was
+// left at its zero value (Identified) used to deny with status 0 and a step reading
+// "identity", which the gateway could not write (WriteHeader(0) panics). Such a failure,
+// and one with an unknown outcome, is an outage: 503, never an allow.
+func TestRegression_ZeroOutcomeFailureIsNotADenialWithoutStatus(t *testing.T) {
+	for _, f := range []*Failure{{Detail: "x"}, {Outcome: Outcome(42), Detail: "x"}, {Outcome: -1}} {
+		for _, mode := range []Mode{Any, All} {
+			var calls []string
+			d := (&Policy{Mode: mode, Authenticators: []Authenticator{fake{name: "a", err: f, calls: &calls}}}).Decide(context.Background(), &Request{})
+			if d.Allow || d.Status != http.StatusServiceUnavailable || d.Steps[0].Outcome != Outage {
+				t.Errorf("mode %v, failure %+v: allow %v, status %d, step %+v; want a 503 outage", mode, f, d.Allow, d.Status, d.Steps[0])
+			}
+		}
+	}
+}

@@ -210,9 +210,6 @@ func checkKeyInGroup(key crypto.Signer, cfg *config.LoginAuth, groups map[string
 // Name identifies the authenticator in reasons and logs.
 func (a *Authenticator) Name() string { return a.name }
 
-// Config returns the authenticator's configuration (read only).
-func (a *Authenticator) Config() *config.LoginAuth { return a.cfg }
-
 // Authenticate accepts exactly the signed cookies this authenticator issues: verified
 // with its key group, on a configured host, with the policy resource it signs for that
 // host today. So cookies from another sign-in sharing the key, cookies issued under an

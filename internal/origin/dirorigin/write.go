@@ -180,8 +180,12 @@ func checkWriteKey(key string) error {
 	if key == "" || !fs.ValidPath(key) || key == "." {
 		return fmt.Errorf("%w: key %q is not a file name under the folder", origin.ErrBadRequest, key)
 	}
-	if strings.HasPrefix(path.Base(key), tempPrefix) {
-		return fmt.Errorf("%w: key %q uses the reserved prefix %s", origin.ErrBadRequest, key, tempPrefix)
+	for _, seg := range strings.Split(key, "/") {
+		// Any segment: listings skip every entry with the prefix, folders included, so a
+		// key under such a folder could be written but never listed.
+		if strings.HasPrefix(seg, tempPrefix) {
+			return fmt.Errorf("%w: key %q uses the reserved prefix %s", origin.ErrBadRequest, key, tempPrefix)
+		}
 	}
 	return nil
 }

@@ -324,3 +324,15 @@ func FuzzPutKey(f *testing.F) {
 		}
 	})
 }
+
+// TestRegression_ReservedFolderHidesKeysFromListings: a key whose folder carried the
+// temp-file prefix (a/.gatehouse-put-x/b.txt) could be written and read but never listed,
+// since listings skip every entry with the prefix. Any segment with it is now refused.
+func TestRegression_ReservedFolderHidesKeysFromListings(t *testing.T) {
+	d, _ := openTemp(t)
+	for _, key := range []string{"a/" + tempPrefix + "x/b.txt", tempPrefix + "y/c", "a/" + tempPrefix + "z"} {
+		if _, err := put(d, key, "x", origin.PutOptions{Size: 1}); !errors.Is(err, origin.ErrBadRequest) {
+			t.Errorf("Put(%q) = %v, want ErrBadRequest", key, err)
+		}
+	}
+}

@@ -118,7 +118,10 @@ func (b *Bucket) putMultipart(ctx context.Context, key string, body io.Reader, f
 	if err != nil {
 		return origin.Info{}, err
 	}
-	info.Size, info.ContentType = total, opt.ContentType
+	info.Size = total
+	if info.ContentType == "" {
+		info.ContentType = opt.ContentType
+	}
 	return info, nil
 }
 
