@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -343,5 +344,49 @@ func TestUppyLimits(t *testing.T) {
 	// Completing an upload that no longer exists: 404, not a 5xx.
 	if st := s.call(t, "alice", "POST", "s3/multipart/"+id2+"/complete"+q2, map[string]any{"parts": []completePart{p}}, nil); st != 404 {
 		t.Errorf("complete of an aborted upload: %d, want 404", st)
+	}
+}
+
+// TestUppyParams: the single-file call answers a presigned POST that Uppy submits as a
+// form (fields, then the file); the object lands under the caller's prefix, at the
+// location Uppy derives (url + fields.key).
+func TestUppyParams(t *testing.T) {
+	s := newUppyServer(t, Limits{MaxSize: mib, KeyPrefix: "uploads/{user}/", Overwrite: true})
+	if s.e.Presigner == nil {
+		t.Skip("the S3 origin does not presign POSTs in this build")
+	}
+	var p struct {
+		Method, URL, Key string
+		Fields           map[string]string
+	}
+	if st := s.call(t, "alice", "GET", "s3/params?filename=note.txt&type=text/plain&metadata%5Bname%5D=note.txt", nil, &p); st != 200 {
+		t.Fatalf("params: %d", st)
+	}
+	if p.Method != "POST" || p.Key != "uploads/alice/note.txt" || p.Fields["key"] != p.Key {
+		t.Fatalf("params: %+v", p)
+	}
+	var form bytes.Buffer
+	mw := multipart.NewWriter(&form)
+	for k, v := range p.Fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", "note.txt")
+	fw.Write([]byte("hello"))
+	mw.Close()
+	resp, err := http.Post(p.URL, mw.FormDataContentType(), &form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("form POST: %s", resp.Status)
+	}
+	if got := s.object(t, p.Key); string(got) != "hello" {
+		t.Errorf("object: %q", got)
+	}
+	for _, q := range []string{"filename=../x", "filename=a%2Fb", "type=text/plain", "filename=a&filename=b"} {
+		if st := s.call(t, "alice", "GET", "s3/params?"+q, nil, nil); st != 400 {
+			t.Errorf("params?%s: %d, want 400", q, st)
+		}
 	}
 }
