@@ -50,6 +50,9 @@ func (e *Endpoint) serveUppy(w http.ResponseWriter, r *http.Request, c *Call) {
 	if err != nil {
 		var pe *errPresign
 		if errors.As(err, &pe) {
+			if u, _ := parseUppyPath(r.Method, c.Sub); pe.status == http.StatusMethodNotAllowed {
+				w.Header().Set("Allow", u.allow)
+			}
 			writeError(w, pe.status, pe.msg)
 			return
 		}
@@ -64,6 +67,7 @@ type uppyCall struct {
 	op       string // params, create, sign, batch, list, complete, abort
 	uploadID string
 	part     int
+	allow    string // the methods the path takes, for a 405's Allow
 }
 
 // parseUppyPath maps method and sub-path (after "s3/") to an operation, refusing what
@@ -99,6 +103,7 @@ func parseUppyPath(method, sub string) (uppyCall, error) {
 	if segs[0] != "s3" {
 		return u, refuse(http.StatusNotFound, "not found")
 	}
+	u.allow = allow
 	if !slices.Contains(strings.Split(allow, ", "), method) {
 		return u, refuse(http.StatusMethodNotAllowed, "method not allowed (allowed: %s)", allow)
 	}

@@ -277,6 +277,13 @@ func TestUppyScoped(t *testing.T) {
 			t.Errorf("%s %s %s: %d, want %d", tc.user, tc.method, tc.sub, st, tc.want)
 		}
 	}
+	req, _ := http.NewRequest("PUT", s.URL+s.e.Base+"s3/multipart/"+id+q, nil)
+	req.Header.Set("X-Test-User", "bob")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, DELETE" {
+		t.Errorf("PUT on an upload: %v %v, want 405 with Allow: GET, DELETE", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	// Bob's upload is untouched by Alice's attempts: he completes it.
 	var done struct{ Key string }
 	if st := s.call(t, "bob", "POST", "s3/multipart/"+id+"/complete"+q, map[string]any{"parts": []completePart{{1, etag}}}, &done); st != 200 {
