@@ -44,6 +44,10 @@ const (
 	maxBatch        = 100     // part numbers one batch sign call may ask for
 )
 
+// errGatewayMode refuses Uppy's calls on a route whose uploads go through gatehouse:
+// parts are presigned for the bucket, which that route's clients cannot reach.
+var errGatewayMode = refuse(http.StatusBadRequest, "this route's uploads go through gatehouse (presign mode gateway): Uppy's calls need mode bucket")
+
 // serveUppy answers the Companion-compatible calls under "s3/".
 func (e *Endpoint) serveUppy(w http.ResponseWriter, r *http.Request, c *Call) {
 	res, err := e.uppy(r, c)
@@ -252,7 +256,10 @@ func (e *Endpoint) uppyParams(r *http.Request, c *Call, q url.Values) (any, erro
 	if len(q["filename"]) != 1 || len(q["type"]) > 1 {
 		return nil, refuse(http.StatusBadRequest, "give filename once, type at most once")
 	}
-	if e.Presigner == nil || e.Mode != config.PresignBucket {
+	if e.Mode != config.PresignBucket {
+		return nil, errGatewayMode
+	}
+	if e.Presigner == nil {
 		return nil, refuse(http.StatusNotImplemented, "the route's origin cannot presign uploads")
 	}
 	if !e.Limits.Overwrite {
@@ -302,8 +309,12 @@ func parseCreateBody(body []byte) (createBody, error) {
 
 // uppyCreate starts a multipart upload of the caller's file.
 func (e *Endpoint) uppyCreate(r *http.Request, c *Call, body []byte) (any, error) {
-	if e.Multipart == nil {
-		return nil, refuse(http.StatusNotImplemented, "the route's origin cannot take multipart uploads")
+	// Refused before an upload is started that no part could be signed for.
+	if e.Mode != config.PresignBucket {
+		return nil, errGatewayMode
+	}
+	if _, ok := e.Multipart.(origin.PartPresigner); !ok {
+		return nil, refuse(http.StatusNotImplemented, "the route's origin cannot presign part uploads")
 	}
 	b, err := parseCreateBody(body)
 	if err != nil {
@@ -340,8 +351,11 @@ type signedPart struct {
 
 // signPart presigns the PUT of one part, straight to the bucket.
 func (e *Endpoint) signPart(r *http.Request, key, id string, n int) (signedPart, error) {
+	if e.Mode != config.PresignBucket {
+		return signedPart{}, errGatewayMode
+	}
 	pp, ok := e.Multipart.(origin.PartPresigner)
-	if !ok || e.Mode != config.PresignBucket {
+	if !ok {
 		return signedPart{}, refuse(http.StatusNotImplemented, "the route's origin cannot presign part uploads")
 	}
 	u, h, err := pp.PresignPart(r.Context(), key, id, n, e.Expires)

@@ -397,3 +397,19 @@ func TestUppyParams(t *testing.T) {
 		}
 	}
 }
+
+// TestUppyGatewayMode: parts cannot be presigned through gatehouse, so a route in mode
+// gateway refuses Uppy's create (400) before an upload is started, and its params.
+func TestUppyGatewayMode(t *testing.T) {
+	s := newUppyServer(t, Limits{MaxSize: mib, KeyPrefix: "uploads/{user}/", Overwrite: true})
+	s.e.Mode = config.PresignGateway
+	if st := s.call(t, "alice", "POST", "s3/multipart", map[string]any{"filename": "a", "type": "text/plain"}, nil); st != 400 {
+		t.Errorf("create in mode gateway: %d, want 400", st)
+	}
+	if st := s.call(t, "alice", "GET", "s3/params?filename=a", nil, nil); st != 400 {
+		t.Errorf("params in mode gateway: %d, want 400", st)
+	}
+	if n := s.openUploads(t); n != 0 {
+		t.Errorf("%d uploads started", n)
+	}
+}
