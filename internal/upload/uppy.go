@@ -455,7 +455,9 @@ func parseCompleteBody(body []byte) ([]origin.Part, error) {
 
 // uppyComplete checks the parts as the bucket holds them (each named part uploaded with
 // that ETag, all but the last at least 5 MiB, their sum within max_size), then makes the
-// object. An upload over max_size is aborted (413): it could never be completed.
+// object. An upload over max_size is aborted (413): it could never be completed. A part
+// uploaded again after the check has another ETag (the MD5 of its bytes), so S3 refuses
+// the completion, which names the ETags checked: the sizes checked are those completed.
 func (e *Endpoint) uppyComplete(r *http.Request, c *Call, key, id string, parts []origin.Part) (any, error) {
 	held, err := e.allParts(r, key, id)
 	if err != nil {
