@@ -56,7 +56,7 @@ func (a *GatewayAuth) Authenticate(_ context.Context, r *policy.Request) (*polic
 	if err != nil {
 		return nil, policy.Fail(policy.ErrBadCredentials, "invalid or expired upload signature").Because(err)
 	}
-	if g.ContentType != "" && h.Header.Get("Content-Type") != g.ContentType {
+	if ct := h.Header.Values("Content-Type"); g.ContentType != "" && (len(ct) != 1 || ct[0] != g.ContentType) {
 		return nil, policy.Fail(policy.ErrForbidden, "Content-Type differs from the signed one")
 	}
 	if h.ContentLength < 0 || h.ContentLength > g.MaxSize || len(h.TransferEncoding) > 0 {
@@ -73,7 +73,9 @@ func (a *GatewayAuth) Authenticate(_ context.Context, r *policy.Request) (*polic
 // allowed when a identifies it, or when p would allow it. p itself is not changed (the
 // upload endpoint keeps deciding with it alone: a signature never buys another
 // signature).
-func WithGatewayAuth(p *policy.Policy, a *GatewayAuth) *policy.Policy {
+func WithGatewayAuth(p *policy.Policy, a *GatewayAuth) *policy.Policy { return withAuth(p, a) }
+
+func withAuth(p *policy.Policy, a policy.Authenticator) *policy.Policy {
 	if p.Mode == policy.Any {
 		auths := append([]policy.Authenticator{}, p.Authenticators...)
 		return &policy.Policy{Public: p.Public, Mode: policy.Any, Authenticators: append(auths, a)}
