@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -138,6 +139,16 @@ func (f *explainFlags) request(args []string) (*http.Request, error) {
 		}
 		r.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
+	// A body's size comes from -H Content-Length, as a server reads it; none: unknown
+	// (a chunked body).
+	r.ContentLength = -1
+	if v := r.Header.Get("Content-Length"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("-H Content-Length: want a number of bytes, got %q", v)
+		}
+		r.ContentLength = n
+	}
 	return r, nil
 }
 
@@ -156,12 +167,41 @@ type report struct {
 	Key       string       `json:"key,omitempty"`
 	// Endpoint names the login authenticator that answers the path itself, before any
 	// route (its login, callback or logout path).
-	Endpoint string            `json:"login_endpoint,omitempty"`
-	Headers  map[string]string `json:"headers,omitempty"`
+	Endpoint string `json:"login_endpoint,omitempty"`
+	// Listing is set when the path is a folder on a listing route (docs/listings.md).
+	Listing *reportListing    `json:"listing,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
 	// Object is what the route's response headers policy does to the object response,
 	// when the request would fetch one.
-	Object    *reportObject `json:"object_headers,omitempty"`
+	Object *reportObject `json:"object_headers,omitempty"`
+	// Upload is the route's upload limits for a PUT or DELETE, and what the write would
+	// do when it passed every check.
+	Upload    *reportUpload `json:"upload,omitempty"`
 	LoadError string        `json:"load_error,omitempty"`
+}
+
+// reportUpload is a write's limits (the route's upload section) and plan.
+type reportUpload struct {
+	MaxSize      int64    `json:"max_size"`
+	ContentTypes []string `json:"content_types,omitempty"`
+	KeyPrefix    string   `json:"key_prefix,omitempty"`
+	Overwrite    bool     `json:"overwrite"`
+	// Set when the write would go ahead: "store" (PUT) or "delete".
+	Operation string `json:"operation,omitempty"`
+	// CallerPrefix is key_prefix expanded for this caller.
+	CallerPrefix string `json:"caller_prefix,omitempty"`
+	// Size is the declared body size, -1 when unknown (chunked: cut at max_size).
+	Size        int64    `json:"size,omitempty"`
+	ContentType string   `json:"content_type,omitempty"`
+	CreateOnly  bool     `json:"create_only,omitempty"`
+	Checksums   []string `json:"checksums,omitempty"`
+}
+
+// reportListing is a folder listing: the key prefix listed and the index document sent
+// instead when it exists.
+type reportListing struct {
+	Prefix string `json:"prefix"`
+	Index  string `json:"index_key,omitempty"`
 }
 
 type reportRoute struct {
@@ -218,8 +258,11 @@ func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr erro
 	case gateway.Endpoint:
 		rep.Endpoint = p.Endpoint.Name()
 		rep.Reason = "login authenticator " + rep.Endpoint
+	case gateway.List:
+		rep.Listing, rep.Key = &reportListing{Prefix: p.Prefix, Index: p.Key}, ""
 	}
-	if p.Key != "" {
+	rep.Upload = newReportUpload(r, p)
+	if p.Key != "" && p.Outcome != gateway.Write {
 		added, removed, meta := p.Route.Headers.Describe(p.Path, p.Key)
 		rep.Object = &reportObject{Added: map[string]string{}, Removed: removed, OriginMetadata: meta, Private: p.Route.Headers.Private}
 		for k, v := range added {
@@ -273,10 +316,19 @@ func (rep *report) print(w io.Writer) {
 	switch {
 	case rep.Endpoint != "":
 		fmt.Fprintf(tw, "result\tlogin authenticator %s answers (sign in, callback or sign out)\n", rep.Endpoint)
+	case rep.Listing != nil && rep.Listing.Index != "":
+		fmt.Fprintf(tw, "result\tsend key %q from origin %s when it exists, else list the keys under %q (read from the origin, never cached)\n", rep.Listing.Index, rep.Route.Origin, rep.Listing.Prefix)
+	case rep.Listing != nil:
+		fmt.Fprintf(tw, "result\tlist the keys under %q from origin %s (read from the origin, never cached)\n", rep.Listing.Prefix, rep.Route.Origin)
+	case rep.Upload != nil && rep.Upload.Operation != "":
+		rep.Upload.printWrite(tw, rep.Key, rep.Route.Origin)
 	case rep.Key != "":
 		fmt.Fprintf(tw, "result\tfetch key %q from origin %s\n", rep.Key, rep.Route.Origin)
 	default:
 		fmt.Fprintf(tw, "result\t%d %s, without contacting the origin\n", rep.Status, http.StatusText(rep.Status))
+	}
+	if u := rep.Upload; u != nil {
+		u.printLimits(tw)
 	}
 	keys := make([]string, 0, len(rep.Headers))
 	for k := range rep.Headers {
@@ -313,4 +365,64 @@ func (rep *report) print(w io.Writer) {
 		fmt.Fprintf(tw, "warning\tsome sources did not load (their authenticators deny): %s\n", rep.LoadError)
 	}
 	tw.Flush()
+}
+
+// newReportUpload describes a PUT's or DELETE's limits and plan; nil for other methods
+// and for routes that take no writes.
+func newReportUpload(r *http.Request, p *gateway.Plan) *reportUpload {
+	if (r.Method != http.MethodPut && r.Method != http.MethodDelete) || p.Route == nil || p.Route.Writes == nil {
+		return nil
+	}
+	l := p.Route.Writes.Limits
+	u := &reportUpload{MaxSize: int64(l.MaxSize), ContentTypes: l.ContentTypes, KeyPrefix: l.KeyPrefix, Overwrite: l.CanOverwrite()}
+	w := p.Write
+	if p.Outcome != gateway.Write || w == nil {
+		return u
+	}
+	u.Operation, u.CallerPrefix = "delete", w.Prefix
+	if o := w.Put; o != nil {
+		u.Operation, u.Size, u.ContentType, u.CreateOnly = "store", o.Size, o.ContentType, o.IfNoneMatch == "*"
+		if o.Checksums.MD5 != "" {
+			u.Checksums = append(u.Checksums, "Content-MD5")
+		}
+		if o.Checksums.Algorithm != "" {
+			u.Checksums = append(u.Checksums, "x-amz-checksum-"+strings.ToLower(string(o.Checksums.Algorithm)))
+		}
+	}
+	return u
+}
+
+// printWrite prints what a write that passed every check does.
+func (u *reportUpload) printWrite(w io.Writer, key, originName string) {
+	if u.Operation == "delete" {
+		fmt.Fprintf(w, "result\tdelete key %q from origin %s (204, also when there is none)\n", key, originName)
+		return
+	}
+	size := fmt.Sprintf("%d bytes declared", u.Size)
+	if u.Size < 0 {
+		size = fmt.Sprintf("length unknown (chunked): cut at %d bytes", u.MaxSize)
+	}
+	fmt.Fprintf(w, "result\tstream the body to key %q in origin %s (%s, stored as %s)\n", key, originName, size, u.ContentType)
+	if u.CreateOnly {
+		fmt.Fprintf(w, "write\tcreate only (If-None-Match: *): 412 when the object exists\n")
+	}
+	if len(u.Checksums) > 0 {
+		fmt.Fprintf(w, "write\tbody verified against %s (400 and nothing stored on a mismatch)\n", strings.Join(u.Checksums, ", "))
+	}
+}
+
+// printLimits prints the route's upload section.
+func (u *reportUpload) printLimits(w io.Writer) {
+	types := "any"
+	if len(u.ContentTypes) > 0 {
+		types = strings.Join(u.ContentTypes, ", ")
+	}
+	fmt.Fprintf(w, "upload\tmax_size %d bytes, content types %s, overwrite %t\n", u.MaxSize, types, u.Overwrite)
+	if u.KeyPrefix != "" {
+		caller := ""
+		if u.CallerPrefix != "" {
+			caller = fmt.Sprintf(" (%q for this caller)", u.CallerPrefix)
+		}
+		fmt.Fprintf(w, "upload\tkeys under key_prefix %q%s\n", u.KeyPrefix, caller)
+	}
 }

@@ -44,6 +44,7 @@ type entry struct {
 	identity                         *policy.Identity
 	cause                            error
 	rt                               *Route // the matched route, for error pages
+	received                         int64  // request body bytes read (PUT)
 }
 
 // ServeHTTP implements http.Handler.
@@ -84,6 +85,10 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		p.Endpoint.ServeEndpoint(w, r, p.Path, preq.Scheme)
 		return nil
 	}
+	if p.Outcome == Upload {
+		h.serveUpload(w, r, p, e, preq)
+		return nil
+	}
 	e.rt = p.Route
 	e.path = truncate(p.Path)
 	if p.Path == "" {
@@ -111,8 +116,18 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		return nil
 	case Refuse:
 		return &httpx.Error{Status: p.Status, Cause: p.Cause}
+	case List:
+		return serveList(ctx, w, r, st, p, e)
 	}
 	e.key = p.Key
+	if p.Outcome == Write {
+		return h.serveWrite(ctx, w, r, st, p, e)
+	}
+	return fetch(ctx, w, r, p)
+}
+
+// fetch sends p.Key from the route's origin (GET or HEAD).
+func fetch(ctx context.Context, w *httpx.Recorder, r *http.Request, p *Plan) error {
 	var opt origin.HeadOptions // the variant and coding asked for; serveGet/serveHead add the rest
 	if p.Route.Cached && len(p.Route.QueryKeys) > 0 {
 		opt.Variant = cache.Variant(r.URL.Query(), p.Route.QueryKeys)
@@ -151,8 +166,15 @@ func statusFor(ctx context.Context, err error) int {
 		return http.StatusRequestHeaderFieldsTooLarge
 	case errors.Is(err, origin.ErrBadRequest):
 		return http.StatusBadRequest
+	// Writes (write.go): what the body or the key did is the client's doing too.
+	case errors.Is(err, errBodyTooLarge), errors.Is(err, origin.ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.As(err, new(*bodyError)), errors.Is(err, origin.ErrChecksum), errors.Is(err, origin.ErrSizeMismatch):
+		return http.StatusBadRequest // a client gone mid-body never reads it
+	case errors.Is(err, origin.ErrKeyConflict):
+		return http.StatusConflict
 	case origin.FDExhausted(err):
-		return http.StatusServiceUnavailable // gatehouse's own overload; ServeHTTP adds Retry-After
+		return http.StatusServiceUnavailable // gatehouse's own overload; reply adds Retry-After
 	case ctx.Err() != nil:
 		return 499 // client closed the request; nobody reads this status
 	}
@@ -184,6 +206,9 @@ func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, star
 	}
 	if e.key != "" {
 		attrs = append(attrs, slog.String("key", e.key))
+	}
+	if r.Method == http.MethodPut {
+		attrs = append(attrs, slog.Int64("bytes_received", e.received))
 	}
 	if e.identity != nil && e.identity.Display != "" {
 		attrs = append(attrs, slog.String("user", e.identity.Display), slog.String("subject", e.identity.Subject))

@@ -26,7 +26,12 @@ type Plan struct {
 	Endpoint  LoginEndpoint
 	Preflight bool // a CORS preflight, answered without authenticators
 	Decision  policy.Decision
-	Key       string // object key to fetch (Outcome Fetch)
+	Key       string // object key to fetch (Outcome Fetch; List: the index document tried first)
+	// Prefix is the key prefix of the folder to list (Outcome List).
+	Prefix string
+	// Write is what a PUT or DELETE will do (Outcome Write; write.go), Key the key it
+	// writes.
+	Write *WritePlan
 	// Status is the error status of a refusal (400, 404, 401, 403, 405, 414, 429, 431,
 	// 503); zero for every other outcome.
 	Status int
@@ -34,6 +39,11 @@ type Plan struct {
 	// Header holds response headers decided so far (the route's security headers, CORS,
 	// WWW-Authenticate, Allow).
 	Header http.Header
+
+	// Upload is the route's upload endpoint answering Path, Sub the path after its base
+	// (Outcome Upload; upload.go).
+	Upload UploadEndpoint
+	Sub    string
 }
 
 // Outcome is what the handler does with a Plan.
@@ -49,6 +59,13 @@ const (
 	Answer
 	// Endpoint: the login authenticator in Endpoint answers (login, callback, logout).
 	Endpoint
+	// Upload: the route's upload endpoint in Upload authorizes and answers (upload.go).
+	Upload
+	// List: a folder path on a listing route: send Key (the index document) when the
+	// route has one and it exists, else list the keys under Prefix (listing.go).
+	List
+	// Write: store the body at Key (PUT) or delete Key (DELETE), as Write says.
+	Write
 )
 
 // String names the outcome for logs and tests.
@@ -62,6 +79,12 @@ func (o Outcome) String() string {
 		return "answer"
 	case Endpoint:
 		return "endpoint"
+	case Upload:
+		return "upload"
+	case List:
+		return "list"
+	case Write:
+		return "write"
 	}
 	return "unknown"
 }
@@ -87,6 +110,9 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 	if la, ok := s.Endpoint(path); ok {
 		p.Outcome, p.Endpoint = Endpoint, la
 		return p
+	}
+	if name, sub, ok := uploadPath(path); ok {
+		return s.resolveUpload(p, r, name, sub)
 	}
 	rt, ok := s.Match(path)
 	if !ok {
@@ -124,6 +150,12 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 		p.Header.Set("Allow", strings.Join(rt.Methods, ", "))
 		p.Outcome = Answer
 		return p
+	}
+	if r.Method == http.MethodPut || r.Method == http.MethodDelete {
+		return s.resolveWrite(p, r) // write.go: key, key prefix, upload limits
+	}
+	if prefix, ok := rt.folder(r.Method, path); ok {
+		return p.list(prefix, r.Header)
 	}
 	key, ok := rt.Keys.Key(path)
 	if !ok {

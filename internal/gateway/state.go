@@ -51,6 +51,9 @@ type State struct {
 	endpoints map[string]LoginEndpoint
 	pages     *pages.Set
 
+	// uploads are the routes' upload endpoints by route name (upload.go).
+	uploads map[string]*uploadEndpoint
+
 	// cache is the edge cache's Store; nil when the configuration has no cache section.
 	cache *cache.Store
 	// cacheLimits, when set, are the sizes (memory, disk) the reused Store takes when this
@@ -91,6 +94,11 @@ type Route struct {
 	Compress bool
 	// Headers is the route's response headers policy; never nil.
 	Headers *ResponseHeaders
+	// Lister lists the route's folders (config listing: true): its origin without the
+	// cache, since listings are never cached. Nil: the route never lists.
+	Lister origin.Lister
+	// Writes is how the route writes (PUT, DELETE; write.go); nil: read-only.
+	Writes *Writes
 }
 
 // LoginEndpoint is what serving needs of a login authenticator: the paths it answers
