@@ -213,3 +213,19 @@ func (s stubAuth) Name() string { return "stub" }
 func (s stubAuth) Authenticate(context.Context, *policy.Request) (*policy.Identity, error) {
 	return s.id, s.err
 }
+
+// TestRegression_GatewayAuthTwoContentTypes: a gateway-signed PUT sending the signed
+// Content-Type and then another one was identified (Header.Get read only the first),
+// and the write path then stored the body; exactly one Content-Type is required now.
+func TestRegression_GatewayAuthTwoContentTypes(t *testing.T) {
+	s := NewSigner([]byte(strings.Repeat("k", 32)))
+	now := time.Unix(1_800_000_000, 0)
+	a := &GatewayAuth{Route: "r", Signer: s, Now: func() time.Time { return now }}
+	q := grantQuery(s, Grant{Route: "r", Key: "a.txt", MaxSize: 5, ContentType: "text/plain", Expires: now.Add(time.Minute)})
+	r := httptest.NewRequest("PUT", "/a.txt?"+q, strings.NewReader("hello"))
+	r.Header.Add("Content-Type", "text/plain")
+	r.Header.Add("Content-Type", "text/html")
+	if id, err := a.Authenticate(context.Background(), &policy.Request{HTTP: r}); err == nil {
+		t.Fatalf("two Content-Types identified as %+v", id)
+	}
+}
