@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/cache"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
@@ -62,6 +64,15 @@ func (e *bodyError) Unwrap() error { return e.err }
 
 // maxContentType bounds the Content-Type stored with an object.
 const maxContentType = 256
+
+// bodyStall is how long a PUT's body may send nothing before gatehouse gives up on it:
+// the read fails, the origin's write is abandoned (a multipart upload aborted) and
+// nothing is stored. The server has no read timeout of its own for bodies (an upload
+// may rightly take hours), so without this a client that stops sending would hold its
+// upload open forever. A variable only so that tests can shorten it.
+var bodyStall atomic.Int64
+
+func init() { bodyStall.Store(int64(60 * time.Second)) }
 
 // writeRoute gives rt its Writes when the route allows PUT or DELETE: the capabilities
 // of the origin under the cache decorator (a write goes to the origin itself, then
@@ -265,8 +276,13 @@ func (h *Handler) serveWrite(ctx context.Context, w *httpx.Recorder, r *http.Req
 		h.reply(ctx, w, r, st, p.Route, http.StatusNoContent, nil)
 		return nil
 	}
-	body := &limitedBody{r: r.Body, max: p.Write.MaxSize}
+	rc := http.NewResponseController(w)
+	stall := time.Duration(bodyStall.Load())
+	body := &limitedBody{r: r.Body, max: p.Write.MaxSize, deadline: func(t time.Time) {
+		rc.SetReadDeadline(t) // ErrNotSupported (no connection to time out) is fine
+	}, stall: stall}
 	info, err := wr.put.Put(ctx, p.Key, body, *p.Write.Put)
+	body.deadline(time.Time{})
 	e.received = body.n
 	wr.dropCached(p.Key)
 	if body.err != nil {
@@ -300,12 +316,17 @@ func (wr *Writes) dropCached(key string) {
 
 // limitedBody reads a request body up to max bytes, counting them, and remembers the
 // error that ended it: reading a byte past max fails with errBodyTooLarge (a body of
-// unknown length cut at the limit), any other failure is the client's.
+// unknown length cut at the limit), any other failure is the client's. With deadline
+// set, each read must make progress within stall; the deadline is lifted at the
+// body's end (the server then reads the connection in the background, and a deadline
+// left behind would end the request's context).
 type limitedBody struct {
-	r   io.Reader
-	max int64
-	n   int64
-	err error
+	r        io.Reader
+	max      int64
+	n        int64
+	err      error
+	deadline func(time.Time) // nil: no stall limit
+	stall    time.Duration
 }
 
 func (b *limitedBody) Read(p []byte) (int, error) {
@@ -315,7 +336,13 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	if left := b.max + 1 - b.n; int64(len(p)) > left {
 		p = p[:left] // at most one byte past the limit, which proves the body too large
 	}
+	if b.deadline != nil {
+		b.deadline(time.Now().Add(b.stall))
+	}
 	n, err := b.r.Read(p)
+	if err != nil && b.deadline != nil {
+		b.deadline(time.Time{}) // the body has ended, one way or the other
+	}
 	b.n += int64(n)
 	if b.n > b.max {
 		b.n = b.max

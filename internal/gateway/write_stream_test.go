@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
 
 // TestWriteExpectContinue: authorization and the limits the headers show are decided
@@ -305,4 +307,39 @@ func vmHWM() string {
 		}
 	}
 	return "unknown"
+}
+
+// TestWriteBodyStall: a client that stops sending mid-body (without going away) is given
+// up on after the stall limit: 400, no object, no open multipart upload, nothing in the
+// folder.
+func TestWriteBodyStall(t *testing.T) {
+	g := writeGateway(t)
+	defer gateway.SetBodyStall(300 * time.Millisecond)()
+	for _, c := range []struct{ path, key string }{
+		{"/s3/stall.bin", "stall.bin"},
+		{"/dir/stall.bin", "stall.bin"},
+	} {
+		conn, _ := g.dial(t)
+		fmt.Fprintf(conn, "PUT %s HTTP/1.1\r\nHost: test\r\nContent-Length: 31457280\r\n%s\r\n\r\n", c.path, asAlice)
+		chunk := strings.Repeat("s", 64<<10)
+		for sent := 0; sent < 9<<20; sent += len(chunk) { // past the first 8 MiB part
+			io.WriteString(conn, chunk)
+		}
+		select {
+		case <-g.served:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: a stalled upload was not given up on", c.path)
+		}
+		conn.Close()
+		if log := g.lastAccess(t); log["status"] != float64(400) {
+			t.Errorf("%s: logged %v", c.path, log)
+		}
+		if _, ok := g.stored(t, c.key); ok {
+			t.Errorf("%s stored", c.key)
+		}
+	}
+	g.noUploads(t)
+	if entries, _ := os.ReadDir(g.dir); len(entries) != 0 {
+		t.Errorf("the folder holds %d entries", len(entries))
+	}
 }
