@@ -19,7 +19,8 @@ func (b *builder) buildRoutes() {
 }
 
 // buildRoute compiles routes[i]: its policy, its origin (behind the cache when the
-// route is cached), CORS, and adds it to the route table.
+// route is cached), CORS, its writes (write.go), presigned uploads and listing, and
+// adds it to the route table.
 func (b *builder) buildRoute(i int, rc *config.Route) {
 	pol, login := b.buildPolicy(i, rc)
 	rt := &Route{
@@ -31,9 +32,6 @@ func (b *builder) buildRoute(i int, rc *config.Route) {
 	b.cacheRoute(rt, rc)
 	corsRoute(rt, rc)
 	b.writeRoute(i, rt, rc)
-	// Issue 14 in progress: until each is served, a route asking for it is refused here,
-	// so check and serve never accept a configuration whose PUT would be answered like
-	// a GET. One line per feature; each goes when its feature lands.
 	b.presignRoute(i, rt, rc)
 	if rc.Listing {
 		b.listRoute(i, rt)

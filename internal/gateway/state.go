@@ -5,7 +5,8 @@
 //
 // A request goes: clean and check the path, match a route (first match in file order),
 // decide with the route's policy, check the method, map the path to a key, fetch from
-// the origin, stream the body.
+// the origin, stream the body. A PUT or DELETE instead passes the write checks before
+// its body is read and then writes through the origin's write capabilities (write.go).
 package gateway
 
 import (
