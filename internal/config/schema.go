@@ -132,8 +132,9 @@ type Route struct {
 	ResponseHeaders *ResponseHeaders `yaml:"response_headers"`
 	// Upload is the route's write policy (PUT, DELETE, presigned uploads); nil: read-only.
 	Upload *Upload `yaml:"upload"`
-	// Listing makes a path naming a folder answer a listing of the keys under it (an
-	// HTML page, or JSON when asked for) instead of 404 or its index document.
+	// Listing makes a GET or HEAD of a path naming a folder answer a listing of the keys
+	// under it (an HTML page, or JSON when asked for) instead of 404; with Index, the
+	// index document is sent when it exists and the listing otherwise (docs/listings.md).
 	Listing bool `yaml:"listing"`
 }
 
