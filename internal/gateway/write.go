@@ -294,6 +294,11 @@ func (h *Handler) serveWrite(ctx context.Context, w *httpx.Recorder, r *http.Req
 		}
 		return &bodyError{err: body.err}
 	}
+	if errors.Is(err, origin.ErrNotFound) {
+		// No object is looked for: the bucket refused the name (MinIO's
+		// XMinioInvalidObjectName for a segment over 255 bytes), as a folder refuses it.
+		return &httpx.Error{Status: http.StatusBadRequest, Cause: err}
+	}
 	if err != nil {
 		return err
 	}

@@ -454,3 +454,16 @@ func TestWriteCachedRouteInvalidates(t *testing.T) {
 	resp, _ = g.do(t, "GET", "/cached/page.txt", asAlice)
 	wantStatus(t, resp, http.StatusNotFound)
 }
+
+// TestRegression_WriteRefusedNameIs400: a PUT of a key the bucket refuses as a name
+// (MinIO: a segment over 255 bytes, XMinioInvalidObjectName, which reads map to "not
+// found") answered 404; a write looks nothing up, so it is 400, as the folder answers.
+func TestRegression_WriteRefusedNameIs400(t *testing.T) {
+	g := writeGateway(t)
+	for _, p := range []string{"/s3/" + strings.Repeat("a", 300), "/dir/" + strings.Repeat("a", 300)} {
+		resp, _ := g.put(t, p, []byte("x"), asAlice)
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("PUT of a 300-byte segment on %s: %d, want 400", p[:5], resp.StatusCode)
+		}
+	}
+}
