@@ -320,7 +320,7 @@ func parseAfter(rt *Route, prefix, tok string) (string, error) {
 	if len(tok) > maxTokenLen {
 		return "", fmt.Errorf("%w: too long", errBadToken)
 	}
-	b, err := base64.RawURLEncoding.DecodeString(tok)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(tok) // one encoding per token
 	if err != nil || len(b) <= tokenSumLen {
 		return "", fmt.Errorf("%w: does not decode", errBadToken)
 	}

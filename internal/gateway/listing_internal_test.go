@@ -117,6 +117,19 @@ func FuzzListQuery(f *testing.F) {
 		f.Add(s, "pub/a/")
 	}
 	f.Fuzz(func(t *testing.T, raw, prefix string) {
+		// A token gatehouse made names its position; changed in any one byte, it is refused.
+		if utf8.ValidString(raw) && raw != "" && len(prefix)+len(raw) <= origin.MaxKeyBytes {
+			tok := listToken(rt, prefix, raw)
+			if pos, err := parseAfter(rt, prefix, tok); err != nil || pos != raw {
+				t.Fatalf("token of %q: %q, %v", raw, pos, err)
+			}
+			b := []byte(tok)
+			i := len(raw) % len(b)
+			b[i] = map[bool]byte{true: 'B', false: 'A'}[b[i] == 'A']
+			if pos, err := parseAfter(rt, prefix, string(b)); err == nil {
+				t.Fatalf("token of %q changed at %d accepted: %q", raw, i, pos)
+			}
+		}
 		pos, err := parseListQuery(raw, rt, prefix)
 		if err != nil || pos == "" {
 			return
@@ -144,17 +157,14 @@ func FuzzKeyURL(f *testing.F) {
 			if rt.Lister == nil {
 				continue
 			}
-			if p, ok := folderPrefix(rt.Keys, key); ok {
-				k := rt.Keys
-				k.Index = "i"
-				if got, ok2 := k.Key(key); !ok2 || got != p+"i" {
-					t.Fatalf("folderPrefix(%q) = %q, KeyMap.Key = %q", key, p, got)
-				}
-			} else if k := rt.Keys; true {
-				k.Index = ""
-				if _, ok := k.Key(key); !ok && strings.HasPrefix(key, "/") {
-					t.Fatalf("%q: not a folder, yet KeyMap.Key finds none", key)
-				}
+			// key stands in for a path here: folderPrefix is KeyMap.Key without the index.
+			withIndex, noIndex := rt.Keys, rt.Keys
+			withIndex.Index, noIndex.Index = "i", ""
+			p, folder := folderPrefix(rt.Keys, key)
+			got, ok := withIndex.Key(key)
+			_, isObject := noIndex.Key(key)
+			if folder == isObject || !ok || (folder && got != p+"i") {
+				t.Fatalf("path %q: folderPrefix %q, %v; KeyMap.Key %q (index), object %v", key, p, folder, got, isObject)
 			}
 			u, ok := st.urlOf(rt, key)
 			if !ok {
@@ -176,4 +186,24 @@ func FuzzKeyURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRegression_ListTokenLastCharacter: a token changed only in the unused bits of its last
+// character decoded to the same bytes (base64 decoding was not strict) and was accepted;
+// it is refused.
+func TestRegression_ListTokenLastCharacter(t *testing.T) {
+	st := listingState(t)
+	rt, _ := st.Match("/files/a/")
+	for _, pos := range []string{"k", "k1", "k12", "k123"} {
+		tok := listToken(rt, "pub/a/", pos)
+		last := tok[len(tok)-1]
+		for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+			if c == last {
+				continue
+			}
+			if got, err := parseAfter(rt, "pub/a/", tok[:len(tok)-1]+string(c)); err == nil {
+				t.Errorf("position %q: token with last character %q accepted (%q)", pos, c, got)
+			}
+		}
+	}
 }
