@@ -68,7 +68,12 @@ Exit status: 0 allowed, 2 denied, 1 on a usage or configuration error.`,
 			defer cancel()
 			loadErr := st.LoadAuthenticators(ctx)
 			client, scheme := st.Client(r)
-			plan := st.Resolve(ctx, r, &policy.Request{HTTP: r, Client: client, Scheme: scheme})
+			preq := &policy.Request{HTTP: r, Client: client, Scheme: scheme}
+			plan := st.Resolve(ctx, r, preq)
+			if plan.Outcome == gateway.Upload {
+				// The endpoint decides each call itself, with the route's policy.
+				plan.Decision = plan.Upload.Decide(ctx, preq)
+			}
 			rep := newReport(r, client, plan, loadErr)
 			if f.json {
 				enc := json.NewEncoder(std.Stdout)
@@ -168,6 +173,9 @@ type report struct {
 	// Endpoint names the login authenticator that answers the path itself, before any
 	// route (its login, callback or logout path).
 	Endpoint string `json:"login_endpoint,omitempty"`
+	// UploadEndpoint names the route whose upload endpoint answers the path
+	// (docs/uploads.md); the decision shown is the one the endpoint makes first.
+	UploadEndpoint string `json:"upload_endpoint,omitempty"`
 	// Listing is set when the path is a folder on a listing route (docs/listings.md).
 	Listing *reportListing    `json:"listing,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
@@ -258,6 +266,11 @@ func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr erro
 	case gateway.Endpoint:
 		rep.Endpoint = p.Endpoint.Name()
 		rep.Reason = "login authenticator " + rep.Endpoint
+	case gateway.Upload:
+		rep.UploadEndpoint = p.Route.Name
+		if !p.Decision.Allow {
+			rep.Allowed, rep.Status = false, p.Decision.Status
+		}
 	case gateway.List:
 		rep.Listing, rep.Key = &reportListing{Prefix: p.Prefix, Index: p.Key}, ""
 	}
@@ -316,6 +329,8 @@ func (rep *report) print(w io.Writer) {
 	switch {
 	case rep.Endpoint != "":
 		fmt.Fprintf(tw, "result\tlogin authenticator %s answers (sign in, callback or sign out)\n", rep.Endpoint)
+	case rep.UploadEndpoint != "" && rep.Allowed:
+		fmt.Fprintf(tw, "result\tthe upload endpoint of route %s answers (presign and Uppy calls)\n", rep.UploadEndpoint)
 	case rep.Listing != nil && rep.Listing.Index != "":
 		fmt.Fprintf(tw, "result\tsend key %q from origin %s when it exists, else list the keys under %q (read from the origin, never cached)\n", rep.Listing.Index, rep.Route.Origin, rep.Listing.Prefix)
 	case rep.Listing != nil:

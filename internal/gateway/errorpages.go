@@ -16,7 +16,8 @@ import (
 )
 
 // reply is the one place gatehouse writes a response of its own (everything but the
-// objects serve.go streams from the origin and what a login endpoint writes). status
+// object responses serve.go writes from the origin, 304s included, and what a login
+// endpoint writes). status
 // is 204 for a request answered here (a CORS preflight, OPTIONS): no body, never
 // stored. Any other status is an error, cause (may be nil) why; in order:
 //  1. the route's error_pages entry for the status (an origin object, a built-in page,

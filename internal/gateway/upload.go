@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -29,6 +30,8 @@ type UploadEndpoint interface {
 	// Serve authorizes and answers one call; sub is the cleaned path after the
 	// endpoint's base. It returns the policy's decision for the access log.
 	Serve(w http.ResponseWriter, r *http.Request, preq *policy.Request, sub string) policy.Decision
+	// Decide is the decision Serve starts with (for explain).
+	Decide(ctx context.Context, preq *policy.Request) policy.Decision
 }
 
 // uploadEndpoint is a route's endpoint as the State holds it.

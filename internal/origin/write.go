@@ -32,8 +32,9 @@ import (
 type Putter interface {
 	// Put stores what body yields as the object at key, replacing any object there
 	// unless opt.IfNoneMatch is "*". It reads body to its end (or to opt.Size bytes,
-	// then checks that nothing follows) and never holds the whole body in memory or on
-	// disk outside the object's own folder. It returns what describes the new object
+	// then checks that nothing follows) and holds at most a bounded part of it in memory
+	// (an implementation's part buffers) and nothing on disk outside the object's own
+	// folder. It returns what describes the new object
 	// (at least Size and ETag). A body that does not yield exactly opt.Size bytes fails
 	// with ErrSizeMismatch, a body that does not match opt.Checksums with ErrChecksum,
 	// and an existing object under IfNoneMatch "*" with ErrExists; in each case
@@ -128,8 +129,9 @@ type ListObject struct {
 // is never completed must be aborted, or its parts keep taking space.
 type Multipart interface {
 	// CreateMultipart starts an upload to key and returns its id. opt.Size and
-	// opt.Checksums are not used (parts carry their own); opt.IfNoneMatch applies when
-	// the upload is completed.
+	// opt.Checksums are not used (parts carry their own); opt.IfNoneMatch is only
+	// checked here: nothing remembers it, so a create-only upload must pass "*" again
+	// to CompleteMultipart, which is where it takes effect.
 	CreateMultipart(ctx context.Context, key string, opt PutOptions) (uploadID string, err error)
 	// UploadPart stores part number (1 to MaxParts) of the upload from body, which must
 	// yield exactly opt.Size bytes. Uploading a number again replaces that part.

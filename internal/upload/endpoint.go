@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -84,12 +85,18 @@ type Call struct {
 	Decision policy.Decision
 }
 
+// Decide is the decision Serve makes about a call, before anything else: the route's
+// policy as configured. `gatehouse explain` shows it.
+func (e *Endpoint) Decide(ctx context.Context, preq *policy.Request) policy.Decision {
+	return e.Policy.Decide(ctx, preq)
+}
+
 // Serve authorizes r with the route's policy and answers the call under Base (sub is
 // the cleaned path after Base). It returns the decision for the access log. CORS and
 // preflights are the gateway's (the route's cors section), as are Cache-Control:
 // no-store and the security headers: Serve only adds its own Content-Type.
 func (e *Endpoint) Serve(w http.ResponseWriter, r *http.Request, preq *policy.Request, sub string) policy.Decision {
-	d := e.Policy.Decide(r.Context(), preq)
+	d := e.Decide(r.Context(), preq)
 	if !d.Allow {
 		for _, c := range d.Challenges {
 			w.Header().Add("WWW-Authenticate", c)
