@@ -156,7 +156,7 @@ type KeyMap struct {
 }
 
 // Key returns the object key for path, and false when the path names a folder and no
-// index document is configured (gatehouse never lists folders).
+// index document is configured (a route with listing: true lists such folders instead).
 func (k KeyMap) Key(path string) (string, bool) {
 	rel := strings.TrimPrefix(path, k.StripPrefix)
 	rel = strings.TrimPrefix(rel, "/")
