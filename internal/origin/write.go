@@ -159,8 +159,10 @@ type Presigner interface {
 	// cannot carry a length range: without an exact size it does not limit the size
 	// beyond S3's own 5 GiB for one PUT.
 	PresignPut(ctx context.Context, key string, c PresignConditions) (Presigned, error)
-	// PresignPost returns a browser-form POST of exactly key, whose signed policy
-	// enforces content-length-range 0..c.MaxSize and, when set, the exact Content-Type.
+	// PresignPost returns a browser-form POST of exactly key (or, with c.KeyPrefix, of
+	// any key starting with key), whose signed policy enforces content-length-range
+	// 0..c.MaxSize, when set the Content-Type (exact, or its prefix with
+	// c.ContentTypePrefix) and when set the c.Redirect after success.
 	// c.CreateOnly is ErrBadRequest: S3's POST has no conditional write.
 	PresignPost(ctx context.Context, key string, c PresignConditions) (Presigned, error)
 }
@@ -177,6 +179,20 @@ type PresignConditions struct {
 	ContentType string
 	// CreateOnly makes a PUT create-only (If-None-Match: *, 412 when the key exists).
 	CreateOnly bool
+	// The rest bind a POST only (a PUT with any of them is ErrBadRequest); they serve
+	// a form that works without scripts (the listing page's upload form).
+	//
+	// KeyPrefix makes the key a prefix: the form's key field is key + "${filename}",
+	// which the bucket replaces with the chosen file's name, and the policy accepts any
+	// key that starts with key (["starts-with", "$key", key]).
+	KeyPrefix bool
+	// ContentTypePrefix makes ContentType a prefix the form's Content-Type field must
+	// start with ("image/"); Fields then hold no Content-Type (the form supplies it).
+	ContentTypePrefix bool
+	// Redirect, when set, is the absolute http or https URL the bucket sends the
+	// browser to (303) after a successful upload: the success_action_redirect field,
+	// bound exactly by the policy. The bucket appends bucket, key and etag to its query.
+	Redirect string
 }
 
 // Presigned is a signed upload the client carries out itself.

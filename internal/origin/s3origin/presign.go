@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,6 +40,9 @@ func (b *Bucket) PresignPut(ctx context.Context, key string, c origin.PresignCon
 	if err := checkPresign(key, c); err != nil {
 		return origin.Presigned{}, err
 	}
+	if c.KeyPrefix || c.ContentTypePrefix || c.Redirect != "" {
+		return origin.Presigned{}, fmt.Errorf("%w: a key prefix, a type prefix and a redirect bind only a POST", origin.ErrBadRequest)
+	}
 	in := &s3.PutObjectInput{Bucket: &b.bucket, Key: &key}
 	if c.ContentType != "" {
 		in.ContentType = aws.String(c.ContentType)
@@ -63,38 +67,63 @@ func (b *Bucket) PresignPut(ctx context.Context, key string, c origin.PresignCon
 	return origin.Presigned{Method: http.MethodPut, URL: req.URL, Header: h, Expires: now.Add(c.Expires)}, nil
 }
 
-// PresignPost implements origin.Presigner: a form POST of exactly key, with
-// content-length-range 0..c.MaxSize and, when set, the exact Content-Type in its signed
-// policy. The form must send the Content-Type field (given in Fields) when one is
-// bound.
+// PresignPost implements origin.Presigner: a form POST of exactly key (with
+// c.KeyPrefix: of key + "${filename}", any key starting with key), with
+// content-length-range 0..c.MaxSize, when set the Content-Type (exact, or starting with
+// it under c.ContentTypePrefix) and when set success_action_redirect in its signed
+// policy. The form must send the Content-Type field when one is bound (given in Fields
+// when exact) and the redirect (given in Fields).
 func (b *Bucket) PresignPost(ctx context.Context, key string, c origin.PresignConditions) (origin.Presigned, error) {
 	if err := checkPresign(key, c); err != nil {
 		return origin.Presigned{}, err
 	}
-	if c.CreateOnly {
+	switch {
+	case c.CreateOnly:
 		return origin.Presigned{}, fmt.Errorf("%w: a POST upload cannot be create-only", origin.ErrBadRequest)
-	}
-	if c.MaxSize < 0 {
+	case c.MaxSize < 0:
 		return origin.Presigned{}, fmt.Errorf("%w: negative size limit", origin.ErrBadRequest)
+	case c.ContentTypePrefix && c.ContentType == "":
+		return origin.Presigned{}, fmt.Errorf("%w: an empty content type prefix", origin.ErrBadRequest)
+	case !c.KeyPrefix && key == "":
+		return origin.Presigned{}, fmt.Errorf("%w: an empty key", origin.ErrBadRequest)
 	}
-	conds := []any{
-		map[string]string{"key": key},
-		[]any{"content-length-range", 0, c.MaxSize},
+	if c.Redirect != "" {
+		if u, err := url.Parse(c.Redirect); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return origin.Presigned{}, fmt.Errorf("%w: the redirect is not an absolute http(s) URL", origin.ErrBadRequest)
+		}
 	}
-	if c.ContentType != "" {
+	formKey := key
+	keyCond := any(map[string]string{"key": key})
+	if c.KeyPrefix {
+		// S3 and MinIO put the file's name in place of ${filename} before checking the
+		// policy, so the condition sees the final key.
+		formKey = key + "${filename}"
+		keyCond = []any{"starts-with", "$key", key}
+	}
+	conds := []any{keyCond, []any{"content-length-range", 0, c.MaxSize}}
+	switch {
+	case c.ContentTypePrefix:
+		conds = append(conds, []any{"starts-with", "$Content-Type", c.ContentType})
+	case c.ContentType != "":
 		conds = append(conds, map[string]string{"Content-Type": c.ContentType})
+	}
+	if c.Redirect != "" {
+		conds = append(conds, map[string]string{"success_action_redirect": c.Redirect})
 	}
 	now := time.Now()
 	pc := s3.NewPresignClient(b.client, s3.WithPresignClientFromClientOptions(whenRequired))
-	req, err := pc.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: &b.bucket, Key: &key}, func(o *s3.PresignPostOptions) {
+	req, err := pc.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: &b.bucket, Key: &formKey}, func(o *s3.PresignPostOptions) {
 		o.Expires, o.Conditions = c.Expires, conds
 	})
 	if err != nil {
 		return origin.Presigned{}, b.mapWriteErr(ctx, err)
 	}
 	fields := req.Values
-	if c.ContentType != "" {
+	if c.ContentType != "" && !c.ContentTypePrefix {
 		fields["Content-Type"] = c.ContentType
+	}
+	if c.Redirect != "" {
+		fields["success_action_redirect"] = c.Redirect
 	}
 	return origin.Presigned{Method: http.MethodPost, URL: req.URL, Fields: fields, Expires: now.Add(c.Expires)}, nil
 }

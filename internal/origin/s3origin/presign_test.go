@@ -164,10 +164,14 @@ func TestPresignRefuses(t *testing.T) {
 	b := newBucket(t)
 	ctx := context.Background()
 	for name, err := range map[string]error{
-		"expires 0":           second(b.PresignPut(ctx, "k", origin.PresignConditions{})),
-		"expires 8 days":      second(b.PresignPut(ctx, "k", origin.PresignConditions{Expires: 8 * 24 * time.Hour})),
-		"create-only POST":    second(b.PresignPost(ctx, "k", origin.PresignConditions{Expires: time.Minute, CreateOnly: true})),
-		"negative size limit": second(b.PresignPost(ctx, "k", origin.PresignConditions{Expires: time.Minute, MaxSize: -1})),
+		"expires 0":             second(b.PresignPut(ctx, "k", origin.PresignConditions{})),
+		"expires 8 days":        second(b.PresignPut(ctx, "k", origin.PresignConditions{Expires: 8 * 24 * time.Hour})),
+		"create-only POST":      second(b.PresignPost(ctx, "k", origin.PresignConditions{Expires: time.Minute, CreateOnly: true})),
+		"PUT with a key prefix": second(b.PresignPut(ctx, "k/", origin.PresignConditions{Expires: time.Minute, KeyPrefix: true})),
+		"PUT with a redirect":   second(b.PresignPut(ctx, "k", origin.PresignConditions{Expires: time.Minute, Redirect: "http://a.test/"})),
+		"empty type prefix":     second(b.PresignPost(ctx, "k/", origin.PresignConditions{Expires: time.Minute, KeyPrefix: true, ContentTypePrefix: true})),
+		"relative redirect":     second(b.PresignPost(ctx, "k", origin.PresignConditions{Expires: time.Minute, Redirect: "/back"})),
+		"negative size limit":   second(b.PresignPost(ctx, "k", origin.PresignConditions{Expires: time.Minute, MaxSize: -1})),
 	} {
 		if !errors.Is(err, origin.ErrBadRequest) {
 			t.Errorf("%s: %v", name, err)
@@ -185,4 +189,55 @@ func maps(m map[string]string, k, v string) map[string]string {
 	}
 	out[k] = v
 	return out
+}
+
+// TestPresignPostPrefix: a POST signed for a key prefix (the listing page's form)
+// stores the file under the prefix with the name the browser sends in place of
+// ${filename} and redirects (303) to the signed URL; MinIO refuses a key outside the
+// prefix, a file over MaxSize, a type outside the type prefix and another redirect.
+func TestPresignPostPrefix(t *testing.T) {
+	b := newBucket(t)
+	ctx := context.Background()
+	const back = "http://gatehouse.test/files/up/dir/"
+	p, err := b.PresignPost(ctx, "up/dir/", origin.PresignConditions{Expires: time.Minute, MaxSize: 100,
+		KeyPrefix: true, ContentType: "text/", ContentTypePrefix: true, Redirect: back})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Fields["key"] != "up/dir/${filename}" || p.Fields["success_action_redirect"] != back || p.Fields["Content-Type"] != "" {
+		t.Fatalf("presigned %+v", p)
+	}
+	fields := maps(p.Fields, "Content-Type", "text/plain")
+	post := func(fields map[string]string, data []byte, name string) (int, string) {
+		return curl(t, append(postArgs(p, file(t, data), fields)[:len(fields)*2], "-F", "file=@"+file(t, data)+";filename="+name, p.URL)...)
+	}
+	if code, out := post(maps(fields, "key", "up/other/${filename}"), body(10), "a.txt"); code != 403 {
+		t.Errorf("key outside the prefix: %d %s", code, out)
+	}
+	if code, out := post(maps(fields, "key", "up/${filename}"), body(10), "dir-escape.txt"); code != 403 {
+		t.Errorf("key in the parent folder: %d %s", code, out)
+	}
+	if code, out := post(fields, body(101), "big.txt"); code != 400 || !strings.Contains(out, "EntityTooLarge") {
+		t.Errorf("over content-length-range: %d %s", code, out)
+	}
+	if code, out := post(maps(fields, "Content-Type", "image/png"), body(10), "a.png"); code != 403 {
+		t.Errorf("type outside the prefix: %d %s", code, out)
+	}
+	if code, out := post(maps(fields, "success_action_redirect", "http://evil.test/"), body(10), "a.txt"); code != 403 {
+		t.Errorf("another redirect: %d %s", code, out)
+	}
+	for _, k := range []string{"up/other/a.txt", "up/dir-escape.txt", "up/dir/big.txt", "up/dir/a.png", "up/dir/a.txt"} {
+		if _, _, ok := content(t, b, k); ok {
+			t.Fatalf("a refused POST stored %q", k)
+		}
+	}
+	data := body(100)
+	code, out := curl(t, append(postArgs(p, file(t, data), fields)[:len(fields)*2],
+		"-F", "file=@"+file(t, data)+";filename=notes é.txt", "-D", "-", p.URL)...)
+	if code != 303 || !strings.Contains(out, "Location: "+back+"?") {
+		t.Fatalf("good POST: %d %s", code, out)
+	}
+	if got, info, ok := content(t, b, "up/dir/notes é.txt"); !ok || !bytes.Equal(got, data) || info.ContentType != "text/plain" {
+		t.Fatalf("stored %v %d bytes %q", ok, len(got), info.ContentType)
+	}
 }
