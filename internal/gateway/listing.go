@@ -20,8 +20,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +34,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/reqpath"
 	"github.com/gatehouse-dev/gatehouse/internal/route"
+	"github.com/gatehouse-dev/gatehouse/internal/upload"
 )
 
 // listPageSize is the most entries (folders plus objects) one listing page asks the
@@ -134,8 +137,41 @@ func serveList(ctx context.Context, w *httpx.Recorder, r *http.Request, st *Stat
 		}
 		return nil
 	}
-	st.pages.WriteListing(w, l.page(st, p.Route), body)
+	pl := l.page(st, p.Route)
+	pl.Upload = st.uploadForm(ctx, r, p, l, e)
+	st.pages.WriteListing(w, pl, body)
 	return nil
+}
+
+// uploadForm is the listing page's upload form (docs/listings.md, "Uploads from the
+// page"), or nil: only on a route whose upload endpoint presigns with the bucket, for a
+// caller who may write in the folder (upload.Endpoint.ListingForm says which), signed
+// to come back to the folder's first page at the scheme and host the caller used. The
+// route's policy has already allowed the caller, as the endpoint's own would. A failure
+// to sign leaves the page without a form, its cause in the access log.
+func (s *State) uploadForm(ctx context.Context, r *http.Request, p *Plan, l *listing, e *entry) *pages.UploadForm {
+	ue, ok := s.uploads[p.Route.Name]
+	if !ok || ue.route != p.Route {
+		return nil
+	}
+	ep, ok := ue.ep.(*upload.Endpoint)
+	if !ok || r.Host == "" {
+		return nil
+	}
+	_, scheme := s.proxies.Client(r)
+	f, err := ep.ListingForm(ctx, p.Decision.Identity, p.Prefix, scheme+"://"+r.Host+l.url)
+	if err != nil {
+		if !errors.Is(err, upload.ErrNoForm) {
+			e.cause = fmt.Errorf("listing upload form: %w", err)
+		}
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(f.Fields))
+	form := &pages.UploadForm{Action: f.URL, TypePrefix: f.TypePrefix, Accept: f.Accept, MaxSize: f.MaxSize}
+	for _, n := range names {
+		form.Fields = append(form.Fields, pages.Field{Name: n, Value: f.Fields[n]})
+	}
+	return form
 }
 
 // listing is one page of a folder listing; its JSON form is the API (docs/listings.md).

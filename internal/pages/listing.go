@@ -3,6 +3,7 @@ package pages
 import (
 	"html"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,42 @@ type Listing struct {
 	Objects []Object
 	// NextURL is the following page, FirstURL the first; both "" on a single page.
 	NextURL, FirstURL string
+	// Upload, when set, is a form that uploads a file into the folder; nil: none.
+	Upload *UploadForm
+}
+
+// UploadForm is a form that sends one file straight to a bucket as multipart/form-data
+// (a presigned POST), without scripts.
+type UploadForm struct {
+	// Action is the bucket's absolute http or https URL; any other makes no form.
+	Action string
+	// Fields are sent as hidden inputs, in this order, before the file.
+	Fields []Field
+	// TypePrefix, when set, adds a required text input named Content-Type, filled
+	// with it, for the user to complete ("image/" to "image/png").
+	TypePrefix string
+	// Accept is the file input's accept attribute ("" for none).
+	Accept  string
+	MaxSize int64 // shown to the user
+}
+
+// Field is a form field.
+type Field struct{ Name, Value string }
+
+// formOrigin is the scheme://host[:port] of an upload form's action, for the page's
+// form-action directive, or "" when the action is not an absolute http(s) URL with a
+// plain host.
+func formOrigin(action string) string {
+	u, err := url.Parse(action)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return ""
+	}
+	for _, r := range u.Host {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r)) {
+			return ""
+		}
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // Link is a named link; an empty URL renders the name alone.
@@ -42,18 +79,29 @@ td.date { white-space: nowrap; color: #59636e; }
 a { color: var(--primary); }
 .pager { margin-top: 1rem; display: flex; gap: 1rem; }
 .empty { color: #59636e; }
+.upload { margin-top: 1.5rem; border-top: 1px solid #d0d7de; }
+.upload h2 { font-size: 1.125rem; }
+.hint { color: #59636e; font-size: 0.875rem; }
 `
 
 // WriteListing sends a listing page (status 200) with the headers Write sends, and the
 // body unless body is false (HEAD: the same headers, Content-Length included).
 func (s *Set) WriteListing(w http.ResponseWriter, l Listing, body bool) {
+	formAction := "'self'"
+	if l.Upload != nil {
+		if o := formOrigin(l.Upload.Action); o != "" {
+			formAction += " " + o
+		} else {
+			l.Upload = nil
+		}
+	}
 	page := renderListing(s.brand, l)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(page)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'none'; form-action 'self'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; frame-ancestors 'none'; form-action "+formAction)
 	h.Set("Referrer-Policy", "no-referrer")
 	if h.Get("Cache-Control") == "" {
 		h.Set("Cache-Control", "no-store")
@@ -119,8 +167,33 @@ func renderListing(b Brand, l Listing) string {
 		}
 		s.WriteString("</nav>\n")
 	}
+	if l.Upload != nil {
+		renderUpload(&s, l.Upload)
+	}
 	s.WriteString("</main>\n</body>\n</html>\n")
 	return s.String()
+}
+
+// renderUpload writes the upload form: the hidden fields first, then the type (when
+// asked for), the file input named "file" last (S3 ignores fields after the file) and
+// the submit button. Every attribute value is escaped.
+func renderUpload(s *strings.Builder, f *UploadForm) {
+	e := html.EscapeString
+	s.WriteString("<section class=\"upload\" aria-labelledby=\"upload-heading\">\n<h2 id=\"upload-heading\">Upload a file here</h2>\n")
+	s.WriteString("<form method=\"post\" action=\"" + e(f.Action) + "\" enctype=\"multipart/form-data\">\n")
+	for _, fd := range f.Fields {
+		s.WriteString("<input type=\"hidden\" name=\"" + e(fd.Name) + "\" value=\"" + e(fd.Value) + "\">\n")
+	}
+	if f.TypePrefix != "" {
+		s.WriteString("<p><label for=\"upload-type\">Type of the file</label> <input id=\"upload-type\" type=\"text\" name=\"Content-Type\" value=\"" +
+			e(f.TypePrefix) + "\" required> <span class=\"hint\">(must start with " + e(f.TypePrefix) + ")</span></p>\n")
+	}
+	s.WriteString("<p><label for=\"upload-file\">File</label> <input id=\"upload-file\" type=\"file\" name=\"file\" required")
+	if f.Accept != "" {
+		s.WriteString(" accept=\"" + e(f.Accept) + "\"")
+	}
+	s.WriteString("> <span class=\"hint\">(at most " + e(HumanSize(f.MaxSize)) + "; a file with the name of one already here replaces it)</span></p>\n")
+	s.WriteString("<p><button class=\"button\" type=\"submit\">Upload</button></p>\n</form>\n</section>\n")
 }
 
 // link is an anchor to a site-relative URL, or the name alone when the URL is empty or

@@ -62,3 +62,54 @@ func TestHumanSize(t *testing.T) {
 		}
 	}
 }
+
+// TestListingUploadForm: the upload form escapes every attribute value, puts the
+// hidden fields and the type before the file input (named file, last) and lets the
+// page's CSP post to the form's origin only; an action that is not an absolute http(s)
+// URL with a plain host makes no form.
+func TestListingUploadForm(t *testing.T) {
+	s := New(config.Pages{})
+	w := httptest.NewRecorder()
+	s.WriteListing(w, Listing{Path: "/f/", Upload: &UploadForm{
+		Action:     "https://bucket.example:9000/b?x=1&y=2",
+		Fields:     []Field{{Name: "key", Value: `f/"><script>${filename}`}, {Name: `a"b`, Value: "<&>"}},
+		TypePrefix: `image/"`, Accept: "image/*", MaxSize: 2048,
+	}}, true)
+	body := w.Body.String()
+	if strings.Contains(body, "<script>") || strings.Contains(body, `a"b`) {
+		t.Fatalf("unescaped:\n%s", body)
+	}
+	order := []string{
+		`<form method="post" action="https://bucket.example:9000/b?x=1&amp;y=2" enctype="multipart/form-data">`,
+		`<input type="hidden" name="key" value="f/&#34;&gt;&lt;script&gt;${filename}">`,
+		`<input type="hidden" name="a&#34;b" value="&lt;&amp;&gt;">`,
+		`name="Content-Type" value="image/&#34;" required>`,
+		`<input id="upload-file" type="file" name="file" required accept="image/*">`,
+		"(at most 2.0 KiB;",
+		`<button class="button" type="submit">Upload</button>`,
+		"</form>",
+	}
+	at := 0
+	for _, want := range order {
+		i := strings.Index(body[at:], want)
+		if i < 0 {
+			t.Fatalf("missing or out of order: %s\n%s", want, body)
+		}
+		at += i + len(want)
+	}
+	if csp := w.Header().Get("Content-Security-Policy"); !strings.HasSuffix(csp, "; form-action 'self' https://bucket.example:9000") {
+		t.Errorf("CSP %q", csp)
+	}
+	for _, action := range []string{"/relative", "javascript:alert(1)", "https://u:p@bucket.example/", "https://bad host/", "ftp://bucket.example/", "https://a;b/"} {
+		w := httptest.NewRecorder()
+		s.WriteListing(w, Listing{Path: "/f/", Upload: &UploadForm{Action: action}}, true)
+		if strings.Contains(w.Body.String(), "<form") || !strings.HasSuffix(w.Header().Get("Content-Security-Policy"), "form-action 'self'") {
+			t.Errorf("action %q made a form", action)
+		}
+	}
+	w = httptest.NewRecorder()
+	s.WriteListing(w, Listing{Path: "/f/"}, true)
+	if strings.Contains(w.Body.String(), "<form") {
+		t.Error("a form without an Upload")
+	}
+}
