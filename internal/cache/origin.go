@@ -303,6 +303,11 @@ type metaResult struct {
 // one origin request; a caller whose joined request failed retries (see shared).
 func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*metaResult, error) {
 	v, err, _ := o.shared(ctx, metaKey(base), true, func(ctx context.Context) (any, error) {
+		// A caller that missed the Store just before another's fetch ended (and was
+		// forgotten) finds what that fetch stored, instead of asking the origin again.
+		if r := o.storedMeta(base, idx); r != nil {
+			return r, nil
+		}
 		o.store.Stats.Misses.Add(1)
 		sd, info, err := o.fetchSlice(ctx, key, idx, "")
 		if err != nil {
@@ -320,6 +325,19 @@ func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*m
 		return nil, err
 	}
 	return v.(*metaResult), nil
+}
+
+// storedMeta returns the object's fresh metadata and slice idx when the Store holds both.
+func (o *Origin) storedMeta(base string, idx int64) *metaResult {
+	it, ok := o.store.get(metaKey(base))
+	if !ok || it.meta == nil || !it.meta.fresh(o.now()) {
+		return nil
+	}
+	s, ok := o.store.get(o.store.sliceKey(base, it.meta.Info.ETag, idx))
+	if !ok {
+		return nil
+	}
+	return &metaResult{meta: it.meta, slice: &sliceData{idx: idx, data: s.data}}
 }
 
 // fetchSlice GETs slice idx from the origin. With etag set, the request carries If-Match
@@ -379,6 +397,9 @@ func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64
 		return it.data, nil
 	}
 	v, err, _ := o.shared(ctx, k, retry, func(ctx context.Context) (any, error) {
+		if it, ok := o.store.get(k); ok { // stored by a fetch that ended just before
+			return it.data, nil
+		}
 		sd, _, err := o.fetchSlice(ctx, key, idx, m.Info.ETag)
 		if err != nil {
 			if errors.Is(err, errRefetch) {
