@@ -48,8 +48,10 @@ func (d *Dir) Put(ctx context.Context, key string, body io.Reader, opt origin.Pu
 	if err != nil {
 		return origin.Info{}, err
 	}
+	made := d.missingDir(path.Dir(key)) // removed again if the Put fails
 	f, tmp, err := d.createTemp(key)
 	if err != nil {
+		d.removeMade(key, made)
 		return origin.Info{}, err
 	}
 	committed := false
@@ -57,6 +59,7 @@ func (d *Dir) Put(ctx context.Context, key string, body io.Reader, opt origin.Pu
 		if !committed {
 			f.Close()
 			d.root.Remove(tmp)
+			d.removeMade(key, made)
 		}
 	}()
 	if opt.Size >= 0 {
@@ -143,9 +146,10 @@ func (d *Dir) syncDir(dir string) {
 	}
 }
 
-// Delete removes the file at key, then the folders that removal left empty (S3 has no
-// folders, so a prefix disappears with its last key; a folder origin behaves the same
-// in listings). A key with no file (or naming a folder) succeeds: there is no object.
+// Delete removes the file at key, then the real folders that removal left empty (S3 has
+// no folders, so a prefix disappears with its last key; a folder origin behaves the same
+// in listings), stopping at a symbolic link. A key with no file (or naming a folder)
+// succeeds: there is no object.
 func (d *Dir) Delete(_ context.Context, key string) error {
 	if err := checkWriteKey(key); err != nil {
 		return err
@@ -165,10 +169,46 @@ func (d *Dir) Delete(_ context.Context, key string) error {
 	}
 	dir := path.Dir(key)
 	d.syncDir(dir)
-	for dir != "." && d.root.Remove(dir) == nil { // fails once a folder is not empty
+	d.removeEmptyDirs(dir, "")
+	return nil
+}
+
+// removeMade removes, when they are still empty, the folders a failed Put of key made
+// (made: the highest of them, "" for none).
+func (d *Dir) removeMade(key, made string) {
+	if made != "" {
+		d.removeEmptyDirs(path.Dir(key), made)
+	}
+}
+
+// missingDir returns the highest folder on the way to dir (dir itself or one of its
+// parents) that does not exist yet, which a Put will make; "" when dir exists. A Put that
+// fails removes what it made, up to that folder, with removeEmptyDirs.
+func (d *Dir) missingDir(dir string) string {
+	top := ""
+	for dir != "." {
+		if _, err := d.root.Lstat(dir); err == nil {
+			break
+		}
+		top, dir = dir, path.Dir(dir)
+	}
+	return top
+}
+
+// removeEmptyDirs removes dir and then its parents while they are empty, up to top
+// included ("": up to the root, which stays). Only a real folder is removed: each is
+// looked at with Lstat first and the walk stops at anything else, so an operator's
+// symbolic link to a folder (which Remove would unlink, whatever its target holds) is
+// never taken for an emptied folder. A folder that is not empty fails Remove, which ends
+// the walk.
+func (d *Dir) removeEmptyDirs(dir, top string) {
+	for dir != "." {
+		st, err := d.root.Lstat(dir)
+		if err != nil || !st.IsDir() || d.root.Remove(dir) != nil || dir == top {
+			return
+		}
 		dir = path.Dir(dir)
 	}
-	return nil
 }
 
 // checkWriteKey refuses keys a folder cannot name as a file under its root. Escapes

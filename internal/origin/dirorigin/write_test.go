@@ -336,3 +336,81 @@ func TestRegression_ReservedFolderHidesKeysFromListings(t *testing.T) {
 		}
 	}
 }
+
+// TestRegression_DeleteKeepsSymlinkedFolders: Delete's cleanup of emptied parent
+// folders called Remove on each parent, which unlinks a symbolic link whatever its
+// target holds: deleting current/tmp.txt (current -> releases/v2) removed the operator's
+// link "current". Only real, empty folders are removed now.
+func TestRegression_DeleteKeepsSymlinkedFolders(t *testing.T) {
+	d, dir := openTemp(t)
+	if err := os.MkdirAll(filepath.Join(dir, "releases", "v2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "releases", "v2", "index.html"), []byte("keep"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("releases/v2", filepath.Join(dir, "current")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("empty", filepath.Join(dir, "elink")); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"current/tmp.txt", "elink/tmp.txt"} {
+		if _, err := put(d, key, "x", origin.PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Delete(context.Background(), key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := read(t, d, "current/index.html"); got != "keep" {
+		t.Errorf("current/index.html: %q", got)
+	}
+	for _, name := range []string{"current", "elink"} {
+		if st, err := os.Lstat(filepath.Join(dir, name)); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Errorf("link %s: %v %v", name, st, err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "empty")); err != nil {
+		t.Errorf("the link's target went: %v", err)
+	}
+	// Under a link, a real folder the delete emptied still goes.
+	if _, err := put(d, "current/sub/f", "x", origin.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Delete(context.Background(), "current/sub/f"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "releases", "v2", "sub")); !os.IsNotExist(err) {
+		t.Errorf("emptied folder under the link kept: %v", err)
+	}
+}
+
+// TestRegression_FailedPutRemovesFoldersItMade: a Put that failed after making its
+// key's folders left them behind, empty and never listed. It removes them now, and only
+// them: folders that were there before stay, even empty.
+func TestRegression_FailedPutRemovesFoldersItMade(t *testing.T) {
+	d, dir := openTemp(t)
+	if err := os.MkdirAll(filepath.Join(dir, "old", "empty"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"new/a/b/k", "old/empty/x/y/k", "old/k"} {
+		if _, err := d.Put(context.Background(), key, strings.NewReader("abc"), origin.PutOptions{Size: 4}); !errors.Is(err, origin.ErrSizeMismatch) {
+			t.Fatalf("Put(%q): %v", key, err)
+		}
+	}
+	var dirs []string
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && e.IsDir() && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			dirs = append(dirs, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	if strings.Join(dirs, " ") != "old old/empty" {
+		t.Errorf("folders left: %v", dirs)
+	}
+}
