@@ -16,8 +16,9 @@ import (
 
 var _ origin.Presigner = (*Bucket)(nil)
 
-// Presigned uploads are signed with the bucket's credentials by the SDK's presign
-// client; nothing is sent to S3. PUT: s3.PresignClient.PresignPutObject, which signs
+// Presigned uploads are signed by the SDK's presign client, with credentials allowed only
+// s3:PutObject on the key (presignClient, presign_scope.go: one STS call on an
+// S3-compatible endpoint, none on AWS); nothing is sent to S3 itself. PUT: s3.PresignClient.PresignPutObject, which signs
 // the headers set on the input (Content-Type, If-None-Match, and Content-Length when the
 // size is known and above zero), so a client sending anything else is refused by S3
 // with 403. POST: PresignPostObject (service/s3 since v1.64), whose policy document
@@ -54,7 +55,10 @@ func (b *Bucket) PresignPut(ctx context.Context, key string, c origin.PresignCon
 		in.IfNoneMatch = aws.String("*")
 	}
 	now := time.Now()
-	pc := s3.NewPresignClient(b.client, s3.WithPresignExpires(c.Expires), s3.WithPresignClientFromClientOptions(whenRequired))
+	pc, credsExpire, err := b.presignClient(ctx, key, false, c.Expires, s3.WithPresignExpires(c.Expires))
+	if err != nil {
+		return origin.Presigned{}, err
+	}
 	req, err := pc.PresignPutObject(ctx, in)
 	if err != nil {
 		return origin.Presigned{}, b.mapWriteErr(ctx, err)
@@ -64,7 +68,7 @@ func (b *Bucket) PresignPut(ctx context.Context, key string, c origin.PresignCon
 	// set neither themselves; a body of another size fails the signature.
 	h.Del("Host")
 	h.Del("Content-Length")
-	return origin.Presigned{Method: http.MethodPut, URL: req.URL, Header: h, Expires: now.Add(c.Expires)}, nil
+	return origin.Presigned{Method: http.MethodPut, URL: req.URL, Header: h, Expires: urlExpiry(now, c.Expires, credsExpire)}, nil
 }
 
 // PresignPost implements origin.Presigner: a form POST of exactly key (with
@@ -111,7 +115,10 @@ func (b *Bucket) PresignPost(ctx context.Context, key string, c origin.PresignCo
 		conds = append(conds, map[string]string{"success_action_redirect": c.Redirect})
 	}
 	now := time.Now()
-	pc := s3.NewPresignClient(b.client, s3.WithPresignClientFromClientOptions(whenRequired))
+	pc, credsExpire, err := b.presignClient(ctx, key, c.KeyPrefix, c.Expires)
+	if err != nil {
+		return origin.Presigned{}, err
+	}
 	req, err := pc.PresignPostObject(ctx, &s3.PutObjectInput{Bucket: &b.bucket, Key: &formKey}, func(o *s3.PresignPostOptions) {
 		o.Expires, o.Conditions = c.Expires, conds
 	})
@@ -125,5 +132,5 @@ func (b *Bucket) PresignPost(ctx context.Context, key string, c origin.PresignCo
 	if c.Redirect != "" {
 		fields["success_action_redirect"] = c.Redirect
 	}
-	return origin.Presigned{Method: http.MethodPost, URL: req.URL, Fields: fields, Expires: now.Add(c.Expires)}, nil
+	return origin.Presigned{Method: http.MethodPost, URL: req.URL, Fields: fields, Expires: urlExpiry(now, c.Expires, credsExpire)}, nil
 }
