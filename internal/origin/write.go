@@ -252,6 +252,10 @@ var (
 	// ErrNoSuchUpload: the multipart upload does not exist (never created, completed or
 	// aborted).
 	ErrNoSuchUpload = errors.New("no such multipart upload")
+	// ErrBusy: gatehouse itself lacks the resources for the write now (the memory for
+	// its part buffers is held by other uploads); nothing was stored and the same write
+	// may be retried later. Not the client's fault, nor the origin's.
+	ErrBusy = errors.New("too busy to take the write now")
 )
 
 // existsError matches both ErrExists and ErrPreconditionFailed.

@@ -33,6 +33,7 @@ type Bucket struct {
 	client  *s3.Client
 	bucket  string
 	timeout time.Duration
+	budget  *Budget // upload buffers (budget.go); nil: the process's shared one
 }
 
 var _ origin.Origin = (*Bucket)(nil)

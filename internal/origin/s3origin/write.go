@@ -31,6 +31,9 @@ const (
 	// minPartSize is the part size of a multipart Put, unless the object is so large
 	// that MaxParts parts of it would not hold it (see partSize).
 	minPartSize = 8 << 20
+	// firstBuffer is what a body of unknown size is read into first: one that ends
+	// within it costs no more.
+	firstBuffer = 64 << 10
 	// maxPartSize and maxObjectSize are S3's limits.
 	maxPartSize   = 5 << 30
 	maxObjectSize = 5 << 40
@@ -40,10 +43,13 @@ const (
 //
 //   - a known size up to singlePutMax: one PutObject, streamed straight from body (no
 //     buffer), with the checksums sent along for S3 to verify;
-//   - an unknown size: the first minPartSize bytes are read; a body that ends within
-//     them goes up in one PutObject from that buffer;
+//   - an unknown size: the first minPartSize bytes are read (firstBuffer, then the
+//     rest); a body that ends within them goes up in one PutObject from that buffer;
 //   - otherwise a multipart upload (see putMultipart), whose checksums gatehouse
 //     verifies itself before completing it.
+//
+// The buffers of the last two cases come out of the Bucket's Budget (budget.go): when
+// other uploads hold it, Put fails with origin.ErrBusy before allocating anything.
 //
 // The plain client is used rather than the SDK's upload manager (feature/s3/manager,
 // deprecated, or feature/s3/transfermanager, not yet 1.0): a manager would add a module
@@ -66,13 +72,27 @@ func (b *Bucket) Put(ctx context.Context, key string, body io.Reader, opt origin
 	if opt.Size >= 0 && opt.Size <= singlePutMax {
 		return b.putObject(ctx, key, origin.ExactReader(body, opt.Size), opt.Size, opt, unsignedStream)
 	}
+	// Every buffer comes out of the process's budget first, taken at once or refused
+	// (ErrBusy), and goes back when Put returns (see Budget).
+	budget := b.buffers()
 	var first []byte
 	if opt.Size < 0 {
 		// Read up to a part, in two steps so that a small body costs a small buffer.
-		first = make([]byte, 64<<10)
+		release, err := budget.take(firstBuffer)
+		if err != nil {
+			return origin.Info{}, err
+		}
+		defer release()
+		first = make([]byte, firstBuffer)
 		for _, grow := range []bool{false, true} {
 			at := 0
 			if grow {
+				// From here on a multipart upload's two part buffers.
+				more, err := budget.take(2*minPartSize - firstBuffer)
+				if err != nil {
+					return origin.Info{}, err
+				}
+				defer more()
 				at = len(first)
 				first = append(make([]byte, 0, minPartSize), first...)[:minPartSize]
 			}
@@ -85,6 +105,13 @@ func (b *Bucket) Put(ctx context.Context, key string, body io.Reader, opt origin
 				return origin.Info{}, &bodyError{err: err}
 			}
 		}
+	}
+	if first == nil {
+		release, err := budget.take(2 * partSize(opt.Size))
+		if err != nil {
+			return origin.Info{}, err
+		}
+		defer release()
 	}
 	return b.putMultipart(ctx, key, body, first, opt)
 }
