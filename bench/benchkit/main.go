@@ -1,7 +1,7 @@
 // Command benchkit is the Go half of the load-test harness (bench/run is the other): it
 // makes the test data every contender shares (address lists, a JWT and its key set,
-// signed and secure_link URLs), serves the key set, measures one wrk run against one
-// server process, and turns the measurements into bench/results/latest.json and
+// signed and secure_link URLs), serves the key set, measures one wrk run (or one large
+// PUT) against one server process, and turns the measurements into bench/results/latest.json and
 // BENCHMARKS.md.
 //
 // It is a tool of the harness, not part of gatehouse: it imports no gatehouse package but
@@ -14,6 +14,7 @@
 //	benchkit signed     --key private.pem --key-id ID --url URL --count N --out FILE
 //	benchkit securelink --secret S --path /bench/obj --count N --out FILE
 //	benchkit measure    --label ... --pids P[,P] --url URL [...]   (appends one JSON line)
+//	benchkit upload     --url URL --size N [--basic U:P | --sigv4 K:S] [--pids ... --out F]
 //	benchkit report     --runs runs.jsonl --meta meta.json --template T --json OUT --md OUT
 package main
 
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchkit cidrs|jwt|jwks-serve|htpasswd|signed|securelink|ranges|measure|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchkit cidrs|jwt|jwks-serve|htpasswd|signed|securelink|ranges|measure|upload|report [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
@@ -36,6 +37,7 @@ func main() {
 		"securelink": cmdSecureLink,
 		"ranges":     cmdRanges,
 		"measure":    cmdMeasure,
+		"upload":     cmdUpload,
 		"report":     cmdReport,
 	}
 	run, ok := cmds[os.Args[1]]

@@ -112,13 +112,9 @@ func cmdMeasure(args []string) error {
 	if *pids == "" || *target == "" || *script == "" || *out == "" {
 		return errors.New("--pids, --url, --script and --out are required")
 	}
-	var procs []int
-	for _, s := range strings.Split(*pids, ",") {
-		p, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil {
-			return fmt.Errorf("--pids: %w", err)
-		}
-		procs = append(procs, p)
+	procs, err := parsePIDs(*pids)
+	if err != nil {
+		return err
 	}
 	wrkArgs := func(d time.Duration) []string {
 		a := []string{"-c", *cpu, "wrk", "-t1", "-c" + strconv.Itoa(*conns),
@@ -134,6 +130,50 @@ func cmdMeasure(args []string) error {
 			return fmt.Errorf("warm-up: %w", err)
 		}
 	}
+	var w *wrkJSON
+	var wrkErr error
+	if err := measureAround(&r, procs, *originPID, func() { w, wrkErr = runWrk(wrkArgs(*duration)) }); err != nil {
+		return err
+	}
+	if wrkErr != nil {
+		return wrkErr
+	}
+	r.Connections = *conns
+	r.DurationS = float64(w.DurationUS) / 1e6
+	r.Requests, r.Bytes, r.Errors = w.Requests, w.Bytes, w.Errors
+	if r.DurationS > 0 {
+		r.RPS = float64(r.Requests) / r.DurationS
+		r.MiBps = float64(r.Bytes) / (1 << 20) / r.DurationS
+	}
+	us := func(k string) float64 { return float64(w.LatencyUS[k]) / 1000 }
+	r.LatencyMs = Latency{Mean: w.MeanUS / 1000, P50: us("p50"), P90: us("p90"), P99: us("p99"), Max: us("max")}
+	if r.Requests > 0 {
+		r.CPUPer10k = r.CPUSeconds / float64(r.Requests) * 10000
+	}
+	if r.Bytes > 0 {
+		r.CPUPerGiB = r.CPUSeconds / (float64(r.Bytes) / (1 << 30))
+	}
+	return appendRun(*out, r)
+}
+
+// parsePIDs reads --pids: comma-separated process IDs, the serving one first.
+func parsePIDs(s string) ([]int, error) {
+	var procs []int
+	for _, f := range strings.Split(s, ",") {
+		p, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("--pids: %w", err)
+		}
+		procs = append(procs, p)
+	}
+	return procs, nil
+}
+
+// measureAround runs fn, the measured work, after the server (procs, the serving one
+// first) has gone idle and its peak-RSS mark has been reset, and records in r when it
+// started, its wall time (DurationS), the server's CPU seconds and share of the wall
+// time, its peak RSS and, with originPID, MinIO's CPU seconds.
+func measureAround(r *Run, procs []int, originPID int, fn func()) error {
 	settle, err := waitIdle(procs, 60*time.Second)
 	if err != nil {
 		return err
@@ -152,24 +192,21 @@ func cmdMeasure(args []string) error {
 		return err
 	}
 	var originBefore map[int]int64
-	if *originPID != 0 {
-		if originBefore, err = cpuTicks([]int{*originPID}); err != nil {
+	if originPID != 0 {
+		if originBefore, err = cpuTicks([]int{originPID}); err != nil {
 			return err
 		}
 	}
 	r.Started = time.Now().UTC()
 	t0 := time.Now()
-	w, err := runWrk(wrkArgs(*duration))
-	if err != nil {
-		return err
-	}
+	fn()
 	wall := time.Since(t0).Seconds()
 	after, err := cpuTicks(procs)
 	if err != nil {
 		return err
 	}
-	if *originPID != 0 {
-		originAfter, err := cpuTicks([]int{*originPID})
+	if originPID != 0 {
+		originAfter, err := cpuTicks([]int{originPID})
 		if err != nil {
 			return err
 		}
@@ -178,28 +215,19 @@ func cmdMeasure(args []string) error {
 	if r.RSSPeakKiB, err = vmHWM(procs[0]); err != nil {
 		return err
 	}
-	r.Connections = *conns
-	r.DurationS = float64(w.DurationUS) / 1e6
-	r.Requests, r.Bytes, r.Errors = w.Requests, w.Bytes, w.Errors
-	if r.DurationS > 0 {
-		r.RPS = float64(r.Requests) / r.DurationS
-		r.MiBps = float64(r.Bytes) / (1 << 20) / r.DurationS
-	}
-	us := func(k string) float64 { return float64(w.LatencyUS[k]) / 1000 }
-	r.LatencyMs = Latency{Mean: w.MeanUS / 1000, P50: us("p50"), P90: us("p90"), P99: us("p99"), Max: us("max")}
+	r.DurationS = wall
 	r.CPUSeconds = float64(ticksUsed(before, after)) / tick
 	r.CPUUtil = r.CPUSeconds / wall
-	if r.Requests > 0 {
-		r.CPUPer10k = r.CPUSeconds / float64(r.Requests) * 10000
-	}
-	if r.Bytes > 0 {
-		r.CPUPerGiB = r.CPUSeconds / (float64(r.Bytes) / (1 << 30))
-	}
+	return nil
+}
+
+// appendRun appends r to the runs file out as one JSON line and prints it on stderr.
+func appendRun(out string, r Run) error {
 	line, err := json.Marshal(r)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(*out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(out, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}

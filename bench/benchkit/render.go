@@ -76,7 +76,14 @@ func render(rep *Report, tmplFile string) ([]byte, error) {
 		"ratio": func(s, v, c, m string) string { return fmtRatio(ratioVal(s, v, c, m)) },
 		// ratioOf is ratio for another gatehouse contender (gatehouse-cache).
 		"ratioOf": func(s, v, gh, c, m string) string { return fmtRatio(ratioOfVal(s, v, gh, c, m)) },
-		"has":     func(s, v, c string) bool { return find(s, v, c) != nil },
+		// ratioSpan is ratio with its spread over the rounds: median (lowest–highest).
+		"ratioSpan": func(s, v, c, m string) string {
+			if x := find(s, v, c); x != nil {
+				return ratioSpan(x.GatehouseOver["gatehouse"][m])
+			}
+			return "n/a"
+		},
+		"has": func(s, v, c string) bool { return find(s, v, c) != nil },
 		"ceil": func(s, v, c, m string) string {
 			if x := find(s, v, c); x != nil {
 				if f, ok := x.OfCeiling[m]; ok {

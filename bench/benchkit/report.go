@@ -358,7 +358,7 @@ func sortKeys(keys []key) {
 	for i, s := range scenarios {
 		scen[i] = s.ID
 	}
-	cont := []string{"gatehouse", "nginx-return", "nginx-proxy", "gatehouse-cache", "nginx-cache", "nginx-securelink", "nginx-securelink-cache", "nginx-slice", "nginx-basic", "oauth2-proxy", "nginx-geo", "minio-direct"}
+	cont := []string{"gatehouse", "gatehouse-chunked", "nginx-return", "nginx-proxy", "gatehouse-cache", "nginx-cache", "nginx-securelink", "nginx-securelink-cache", "nginx-slice", "nginx-basic", "oauth2-proxy", "nginx-geo", "minio-direct"}
 	sort.SliceStable(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		if x, y := rank(scen, a.scenario), rank(scen, b.scenario); x != y {

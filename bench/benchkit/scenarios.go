@@ -13,7 +13,8 @@ type Scenario struct {
 	Bulk bool
 }
 
-// scenarios are in the issue's order (issue 5's seven, then issue 6's Range scenario).
+// scenarios are in the issue's order (issue 5's seven, issue 6's Range scenario, then
+// issue 14's upload).
 var scenarios = []Scenario{
 	{ID: "ceiling", N: 1, Title: "Ceiling: nginx `return 200` with a 4 KiB body"},
 	{ID: "public", N: 2, Title: "Public object", Peer: "nginx-proxy"},
@@ -23,12 +24,14 @@ var scenarios = []Scenario{
 	{ID: "large", N: 6, Title: "Large object: one 1 GiB GET per request", Peer: "nginx-proxy", Bulk: true},
 	{ID: "ip", N: 7, Title: "IP allowlist of 100k CIDRs", Peer: "nginx-geo"},
 	{ID: "range", N: 8, Title: "Range requests: 1 MiB at random offsets in the 1 GiB object", Peer: "nginx-proxy"},
+	{ID: "upload", N: 9, Title: "Upload: one 1 GiB PUT streamed to MinIO", Peer: "nginx-proxy", Bulk: true},
 }
 
 // contenderLabels name contenders in tables.
 var contenderLabels = map[string]string{
 	"gatehouse":              "gatehouse",
 	"gatehouse-cache":        "gatehouse with its cache",
+	"gatehouse-chunked":      "gatehouse, chunked body",
 	"nginx-return":           "nginx `return 200`",
 	"nginx-proxy":            "nginx `proxy_pass`",
 	"nginx-cache":            "nginx `proxy_cache`",

@@ -1,5 +1,5 @@
-# The scenarios of issue 5, their contenders, and how one is measured. Sourced by
-# bench/run.
+# The scenarios of issue 5 (and issue 6's Range, issue 14's upload), their contenders,
+# and how one is measured. Sourced by bench/run.
 # shellcheck shell=bash
 
 # Contenders of the variant being run, by name: URL, server PIDs ("SERVING,OTHERS..."),
@@ -118,7 +118,14 @@ profile() {
 		-s "$ROOT/bench/wrk/bench.lua" "${hdr[@]}" "${C_URL[$c]}" >/dev/null
 	wait "$perf_pid" || true
 	stop_pid "$perf_pid"
-	# Self time of every symbol, and inclusive time (callees included) of the larger ones.
+	perf_summaries "$name"
+}
+
+# perf_summaries NAME: from profiles/NAME.data, the self time of every symbol
+# (NAME.perf.txt) and the inclusive time, callees included, of the larger ones
+# (NAME.children.txt).
+perf_summaries() {
+	local name=$1
 	perf report -i "$RUN/profiles/$name.data" --stdio --no-children -g none -F overhead,dso,sym \
 		--percent-limit 0 >"$RUN/profiles/$name.perf.txt" 2>/dev/null || true
 	perf report -i "$RUN/profiles/$name.data" --stdio --children -g none --sort symbol \
@@ -461,6 +468,121 @@ scenario_ip() {
 	run_rounds 4k "$CONNECTIONS" gatehouse nginx-geo
 	profile 4k "$CONNECTIONS"
 	stop_all_but_origin
+}
+
+# --- 9. uploads (issue 14) ----------------------------------------------------------------
+
+# Upload contenders: the upload client's arguments (credentials, --chunked), by name.
+declare -A C_CLIENT
+
+# scenario_upload: one 1 GiB PUT per run (after a 64 MiB warm-up PUT), all from benchkit's
+# upload client, pinned to CPU 1 beside MinIO as wrk is: to gatehouse (Basic auth with
+# scenario 4's htpasswd line; a known length over 16 MiB goes to MinIO as a multipart
+# upload of 8 MiB parts), to gatehouse again with the body chunked (no Content-Length),
+# to nginx `proxy_pass` (the client signs for S3, nginx passes the signature and the Host
+# it covers; `proxy_request_buffering off` streams the body as it comes, instead of
+# spooling all of it to a temporary file first, and `client_max_body_size 0` lifts the
+# 1 MiB default), and to MinIO itself (moved to CPU 0 for its run). All write one key.
+scenario_upload() {
+	SCENARIO=upload
+	local size key=upload-1g c r got
+	size=$(object_size 1g)
+	gatehouse_config "$RUN/gatehouse-upload.yaml" "    methods: [GET, HEAD, PUT]
+    auth:
+      methods:
+        - basic:
+            htpasswd_file: $DATA/htpasswd
+    upload:
+      max_size: 2GiB"
+	start_gatehouse gatehouse-upload "$RUN/gatehouse-upload.yaml"
+	local gh=$GH_PID
+	# proxy_set_header here replaces the http block's, Authorization "" included.
+	nginx_config nginx-proxy-upload 18191 "        location /bench/ {
+            client_max_body_size 0;
+            proxy_request_buffering off;
+            proxy_set_header Connection \"\";
+            proxy_set_header Host \$http_host;
+            proxy_pass http://minio;
+        }"
+	start_nginx nginx-proxy-upload 18191
+	local basic="--basic=bench:bench-password" sig="--sigv4=$MINIO_USER:$MINIO_PASSWORD"
+	reset_contenders
+	C_CLIENT=()
+	contender gatehouse "http://127.0.0.1:$GH_PORT/$BUCKET/$key" "$gh" "$size" "" "" "$MINIO_PID"
+	contender gatehouse-chunked "http://127.0.0.1:$GH_PORT/$BUCKET/$key" "$gh" "$size" "" "" "$MINIO_PID"
+	contender nginx-proxy "http://127.0.0.1:18191/$BUCKET/$key" "$NGINX_PIDS" "$size" "" "" "$MINIO_PID"
+	contender minio-direct "$MINIO_URL/$BUCKET/$key" "$MINIO_PID" "$size"
+	C_CLIENT=([gatehouse]="$basic" [gatehouse-chunked]="$basic --chunked" [nginx-proxy]="$sig" [minio-direct]="$sig")
+	# Checks: without credentials nothing is stored; with them a small PUT is.
+	head -c 4096 /dev/urandom >"$DATA/upload-check"
+	for c in gatehouse nginx-proxy minio-direct; do
+		got=$(curl -s -o /dev/null -w '%{http_code}' -T "$DATA/upload-check" "${C_URL[$c]%/*}/upload-check" || true)
+		[[ "$got" == 401 || "$got" == 403 ]] || die "upload/$c: a PUT without credentials answered '$got', want 401 or 403"
+		upload_once "$c" --size 1048576 --url "${C_URL[$c]%/*}/upload-check" ||
+			die "upload/$c: a 1 MiB PUT failed (logs in $RUN)"
+	done
+	for ((r = 1; r <= ROUNDS; r++)); do
+		for c in gatehouse gatehouse-chunked nginx-proxy minio-direct; do
+			if [[ "$c" == minio-direct ]]; then
+				taskset -a -p -c 0 "$MINIO_PID" >/dev/null
+				measure_upload 1g "$c" "$r"
+				taskset -a -p -c 1 "$MINIO_PID" >/dev/null
+			else
+				measure_upload 1g "$c" "$r"
+			fi
+		done
+	done
+	got=$(s3 -o /dev/null -I -w '%{http_code} %header{content-length}' "$MINIO_URL/$BUCKET/$key")
+	[[ "$got" == "200 $size" ]] || die "upload: $BUCKET/$key in MinIO is '$got' after the rounds, want '200 $size'"
+	profile_upload 1g gatehouse
+	profile_upload 1g nginx-proxy
+	profile_upload 1g minio-direct
+	s3 -o /dev/null -X DELETE "$MINIO_URL/$BUCKET/$key"
+	s3 -o /dev/null -X DELETE "$MINIO_URL/$BUCKET/upload-check"
+	stop_all_but_origin
+}
+
+# upload_once CONTENDER ARGS...: one unmeasured PUT by the upload client, with the
+# contender's credentials (ARGS: --size, --url, ...).
+upload_once() {
+	local c=$1 extra
+	shift
+	read -r -a extra <<<"${C_CLIENT[$c]}"
+	taskset -c 1 "$BIN/benchkit" upload --url "${C_URL[$c]}" --size "${C_SIZE[$c]}" "${extra[@]}" "$@"
+}
+
+# measure_upload VARIANT CONTENDER ROUND: a warm-up PUT and one measured PUT (benchkit
+# flushes the page cache's dirty pages to disk before the measured one).
+measure_upload() {
+	local v=$1 c=$2 r=$3 args
+	args=(--scenario "$SCENARIO" --variant "$v" --contender "$c" --round "$r"
+		--pids "${C_PIDS[$c]}" --out "$RUNS")
+	if [[ -n "${C_ORIGIN[$c]}" ]]; then
+		args+=(--origin-pid "${C_ORIGIN[$c]}")
+	fi
+	upload_once "$c" "${args[@]}"
+}
+
+# profile_upload VARIANT CONTENDER: one more PUT, not measured, with perf sampling the
+# contender's serving process from before the PUT starts until it ends.
+profile_upload() {
+	[[ "$PROFILE" == "1" ]] || return 0
+	command -v perf >/dev/null || return 0
+	local v=$1 c=$2 name="$SCENARIO-$1" perf_pid
+	[[ "$c" == gatehouse ]] || name+="-$c"
+	taskset -c 1 perf record -q -F 999 -g -p "${C_PIDS[$c]%%,*}" -o "$RUN/profiles/$name.data" \
+		>"$RUN/profiles/$name.record.log" 2>&1 &
+	perf_pid=$!
+	track "$perf_pid"
+	sync
+	sleep 1 # perf attaches
+	[[ "$c" != minio-direct ]] || taskset -a -p -c 0 "$MINIO_PID" >/dev/null
+	upload_once "$c" || echo "bench: the profiled PUT to $c failed" >&2
+	[[ "$c" != minio-direct ]] || taskset -a -p -c 1 "$MINIO_PID" >/dev/null
+	kill -INT "$perf_pid" 2>/dev/null || true
+	wait "$perf_pid" || true
+	stop_pid "$perf_pid"
+	perf_summaries "$name"
 }
 
 # stop_all_but_origin: the scenario's servers stop; MinIO goes on.

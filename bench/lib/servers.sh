@@ -71,6 +71,10 @@ start_minio() {
 	port_free "$MINIO_PORT"
 	port_free "$MINIO_CONSOLE_PORT"
 	mkdir -p "$MINIO_DATA"
+	# MinIO moves what it deletes or overwrites here and empties it only at its next
+	# start, in the background, where it would run beside the measurements (the upload
+	# scenario leaves about 5 GiB per round); it is garbage while MinIO is stopped.
+	rm -rf "$MINIO_DATA/.minio.sys/tmp/.trash"
 	MINIO_ROOT_USER=$MINIO_USER MINIO_ROOT_PASSWORD=$MINIO_PASSWORD MINIO_BROWSER=off \
 		MINIO_UPDATE=off MINIO_CALLHOME_ENABLE=off GOMAXPROCS=1 \
 		taskset -c 1 "$CACHE/bin/minio" server --quiet \
