@@ -104,6 +104,7 @@ func validateUpload(c *collector, p string, r *Route, cfg *Config) {
 		}
 	}
 	validateKeyPrefix(c, up+".key_prefix", u.KeyPrefix)
+	checkKeyPrefixFits(c, up+".key_prefix", u.KeyPrefix, r.AddPrefix)
 	if ps := u.Presign; ps != nil {
 		pp := up + ".presign"
 		oneOf(c, pp+".mode", ps.Mode, PresignBucket, PresignGateway)
@@ -153,6 +154,24 @@ func validateKeyPrefix(c *collector, p, kp string) {
 			c.addf(p, "unbalanced '{' or '}' in %q", seg)
 		}
 	}
+}
+
+// checkKeyPrefixFits refuses a key_prefix that no key of the route can start with:
+// every key the route writes starts with add_prefix, so the prefix's literal part (up to
+// its first variable) must start with add_prefix, or, without variables, one of the two
+// must start with the other. add_prefix big/ with key_prefix {user}/ would refuse every
+// write (403) and presign call (400); with key_prefix x/{user}/ it names no key either.
+// (A variable standing for part of add_prefix, as users/{user}/ under add_prefix
+// users/alice/, would let one identity write at most: refused too.)
+func checkKeyPrefixFits(c *collector, p, kp, add string) {
+	if kp == "" || add == "" {
+		return
+	}
+	lit, _, hasVar := strings.Cut(kp, "{")
+	if strings.HasPrefix(lit, add) || !hasVar && strings.HasPrefix(add, lit) {
+		return
+	}
+	c.addf(p, "%q can name no key of this route, whose keys all start with add_prefix %q: start key_prefix with it, as in %s{user}/", kp, add, add)
 }
 
 // checkMediaRange accepts "type/subtype" and "type/*" without parameters.
