@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
 // TestPutOnlyPolicy: the session policy allows only s3:PutObject on the key (the prefix
@@ -135,5 +137,27 @@ func TestPresignScoped(t *testing.T) {
 	}
 	if post.Fields["X-Amz-Security-Token"] == "" && post.Fields["x-amz-security-token"] == "" {
 		t.Errorf("POST fields carry no session token: %v", post.Fields)
+	}
+}
+
+// BenchmarkPresignPut measures a presigned PUT against MinIO, STS call included (about
+// 2 ms a call on loopback; docs/uploads.md quotes it).
+func BenchmarkPresignPut(bm *testing.B) {
+	minioOnce.Do(func() { minio, minioErr = testenv.StartMinIO() })
+	if minioErr != nil {
+		bm.Skip(minioErr)
+	}
+	ctx := context.Background()
+	b, err := New(ctx, &config.S3Origin{
+		Bucket: "presign-bench", Endpoint: minio.Endpoint, PathStyle: true, MaxAttempts: 2,
+		AccessKeyID: minio.AccessKey, SecretAccessKey: minio.SecretKey,
+	}, 10*time.Second)
+	if err != nil {
+		bm.Fatal(err)
+	}
+	for bm.Loop() {
+		if _, err := b.PresignPut(ctx, "bench/key", origin.PresignConditions{Expires: time.Minute, Size: -1}); err != nil {
+			bm.Fatal(err)
+		}
 	}
 }
