@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -159,5 +162,36 @@ func BenchmarkPresignPut(bm *testing.B) {
 		if _, err := b.PresignPut(ctx, "bench/key", origin.PresignConditions{Expires: time.Minute, Size: -1}); err != nil {
 			bm.Fatal(err)
 		}
+	}
+}
+
+// TestPresignFailsClosedWithoutSTS: an S3-compatible endpoint that refuses AssumeRole (R2
+// has no STS) makes every bucket-mode presign fail, with an error that is not the
+// client's (the upload endpoint answers 502), and nothing signed with the origin's own
+// credentials instead.
+func TestPresignFailsClosedWithoutSTS(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>no STS here</Message></Error></ErrorResponse>`)
+	}))
+	defer srv.Close()
+	b, err := New(context.Background(), &config.S3Origin{
+		Bucket: "bkt", Endpoint: srv.URL, PathStyle: true, MaxAttempts: 1,
+		AccessKeyID: "origin-key", SecretAccessKey: "origin-secret",
+	}, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := origin.PresignConditions{Expires: time.Minute, Size: -1}
+	if p, err := b.PresignPut(ctx, "k", c); err == nil || errors.Is(err, origin.ErrBadRequest) || p.URL != "" {
+		t.Errorf("PresignPut = %q, %v; want a failure that is not the client's", p.URL, err)
+	}
+	if p, err := b.PresignPost(ctx, "k", c); err == nil || errors.Is(err, origin.ErrBadRequest) || p.URL != "" {
+		t.Errorf("PresignPost = %q, %v", p.URL, err)
+	}
+	if u, _, err := b.PresignPart(ctx, "k", "upload-id", 1, time.Minute); err == nil || errors.Is(err, origin.ErrBadRequest) || u != "" {
+		t.Errorf("PresignPart = %q, %v", u, err)
 	}
 }
