@@ -173,6 +173,8 @@ func statusFor(ctx context.Context, err error) int {
 		return http.StatusBadRequest // a client gone mid-body never reads it
 	case errors.Is(err, origin.ErrKeyConflict):
 		return http.StatusConflict
+	case errors.Is(err, origin.ErrBusy):
+		return http.StatusServiceUnavailable // no memory for upload buffers; serveWrite adds Retry-After
 	case origin.FDExhausted(err):
 		return http.StatusServiceUnavailable // gatehouse's own overload; reply adds Retry-After
 	case ctx.Err() != nil:

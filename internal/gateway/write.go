@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -65,14 +66,24 @@ func (e *bodyError) Unwrap() error { return e.err }
 // maxContentType bounds the Content-Type stored with an object.
 const maxContentType = 256
 
-// bodyStall is how long a PUT's body may send nothing before gatehouse gives up on it:
-// the read fails, the origin's write is abandoned (a multipart upload aborted) and
-// nothing is stored. The server has no read timeout of its own for bodies (an upload
-// may rightly take hours), so without this a client that stops sending would hold its
-// upload open forever. A variable only so that tests can shorten it.
-var bodyStall atomic.Int64
+// bodyStall and bodyMinBytes are the least rate a PUT's body must keep: bodyMinBytes
+// (256 KiB) in each window of bodyStall (60 s) of waiting for it, about 4 KiB/s, or
+// gatehouse gives up on it: the read fails, the origin's write is abandoned (a
+// multipart upload aborted, its part buffers given back) and nothing is stored. The
+// server has no read timeout of its own for bodies (an upload may rightly take hours),
+// so without this a client that stops sending, or trickles a byte now and then, would
+// hold its upload and its buffers forever. Only time spent waiting for the client
+// counts, not time gatehouse spends sending parts to the origin. Variables only so
+// that tests can shorten them.
+var (
+	bodyStall    atomic.Int64
+	bodyMinBytes atomic.Int64
+)
 
-func init() { bodyStall.Store(int64(60 * time.Second)) }
+func init() {
+	bodyStall.Store(int64(60 * time.Second))
+	bodyMinBytes.Store(256 << 10)
+}
 
 // writeRoute gives rt its Writes when the route allows PUT or DELETE: the capabilities
 // of the origin under the cache decorator (a write goes to the origin itself, then
@@ -186,8 +197,9 @@ func writeConditions(h http.Header) (ifNoneMatch string, err error) {
 }
 
 // uploadContentType is the media type a PUT stores: its Content-Type, normalised, or
-// application/octet-stream when it has none; either must be one of allowed (media types
-// or "type/*"; empty allows any).
+// application/octet-stream when it has none; either must be one of allowed
+// (upload.MatchType: media types or "type/*", which admits no type that can run script;
+// empty allows any).
 func uploadContentType(h http.Header, allowed []string) (string, error) {
 	ct := "application/octet-stream"
 	switch v := h.Values("Content-Type"); len(v) {
@@ -203,19 +215,13 @@ func uploadContentType(h http.Header, allowed []string) (string, error) {
 	default:
 		return "", errors.New("more than one Content-Type")
 	}
-	if len(allowed) == 0 {
-		return ct, nil
-	}
-	mt, _, _ := strings.Cut(ct, ";")
-	for _, a := range allowed {
-		if strings.EqualFold(a, mt) {
-			return ct, nil
+	if mt, _, _ := strings.Cut(ct, ";"); !upload.MatchType(allowed, mt) {
+		if upload.RunsScript(mt) {
+			return "", fmt.Errorf("content type %s is not one of the route's content_types (a type/* range admits no type that can run script)", mt)
 		}
-		if t, ok := strings.CutSuffix(a, "/*"); ok && len(mt) > len(t)+1 && strings.EqualFold(mt[:len(t)+1], t+"/") {
-			return ct, nil
-		}
+		return "", fmt.Errorf("content type %s is not one of the route's content_types", mt)
 	}
-	return "", fmt.Errorf("content type %s is not one of the route's content_types", mt)
+	return ct, nil
 }
 
 // parseChecksums reads the checksums a PUT's body must match: Content-MD5 and at most
@@ -277,14 +283,16 @@ func (h *Handler) serveWrite(ctx context.Context, w *httpx.Recorder, r *http.Req
 		return nil
 	}
 	rc := http.NewResponseController(w)
-	stall := time.Duration(bodyStall.Load())
 	body := &limitedBody{r: r.Body, max: p.Write.MaxSize, deadline: func(t time.Time) {
 		rc.SetReadDeadline(t) // ErrNotSupported (no connection to time out) is fine
-	}, stall: stall}
+	}, window: time.Duration(bodyStall.Load()), minBytes: bodyMinBytes.Load()}
 	info, err := wr.put.Put(ctx, p.Key, body, *p.Write.Put)
 	body.deadline(time.Time{})
 	e.received = body.n
 	wr.dropCached(p.Key)
+	if errors.Is(err, origin.ErrBusy) {
+		w.Header().Set("Retry-After", "5") // gatehouse's own overload: come back soon
+	}
 	if body.err != nil {
 		// The origin failed because the body did: that is the answer, whatever the
 		// origin made of it.
@@ -322,17 +330,28 @@ func (wr *Writes) dropCached(key string) {
 // limitedBody reads a request body up to max bytes, counting them, and remembers the
 // error that ended it: reading a byte past max fails with errBodyTooLarge (a body of
 // unknown length cut at the limit), any other failure is the client's. With deadline
-// set, each read must make progress within stall; the deadline is lifted at the
-// body's end (the server then reads the connection in the background, and a deadline
-// left behind would end the request's context).
+// set, the body must keep a least rate: minBytes within each window of time spent
+// waiting in Read (time between reads, when the origin is being written, does not
+// count), else it fails with errBodyStalled, by the connection's read deadline when a
+// read is blocked. The deadline is lifted at the body's end (the server then reads the
+// connection in the background, and a deadline left behind would end the request's
+// context).
 type limitedBody struct {
 	r        io.Reader
 	max      int64
 	n        int64
 	err      error
-	deadline func(time.Time) // nil: no stall limit
-	stall    time.Duration
+	deadline func(time.Time) // nil: no rate limit
+	window   time.Duration
+	minBytes int64
+	now      func() time.Time // nil: time.Now
+
+	used time.Duration // waited in Read in the current window
+	got  int64         // bytes read in the current window
 }
+
+// errBodyStalled: the body did not keep the least rate (bodyMinBytes per bodyStall).
+var errBodyStalled = errors.New("request body too slow: stalled")
 
 func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.err != nil {
@@ -341,12 +360,29 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	if left := b.max + 1 - b.n; int64(len(p)) > left {
 		p = p[:left] // at most one byte past the limit, which proves the body too large
 	}
+	var start time.Time
 	if b.deadline != nil {
-		b.deadline(time.Now().Add(b.stall))
+		if b.got >= b.minBytes {
+			b.used, b.got = 0, 0 // the window is met: a new one starts
+		}
+		if b.used >= b.window {
+			b.deadline(time.Time{})
+			b.err = errBodyStalled
+			return 0, b.err
+		}
+		start = b.clock()
+		b.deadline(start.Add(b.window - b.used))
 	}
 	n, err := b.r.Read(p)
-	if err != nil && b.deadline != nil {
-		b.deadline(time.Time{}) // the body has ended, one way or the other
+	if b.deadline != nil {
+		b.used += b.clock().Sub(start)
+		b.got += int64(n)
+		if err != nil {
+			b.deadline(time.Time{}) // the body has ended, one way or the other
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			err = errBodyStalled
+		}
 	}
 	b.n += int64(n)
 	if b.n > b.max {
@@ -357,4 +393,11 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		b.err = err
 	}
 	return n, err
+}
+
+func (b *limitedBody) clock() time.Time {
+	if b.now != nil {
+		return b.now()
+	}
+	return time.Now()
 }
