@@ -41,6 +41,10 @@ func TestExplainWrite(t *testing.T) {
 		{[]string{"PUT", "-H", alice, "-H", "Content-Length: 99999999", "https://f.example/home/alice/big.png"}, 2},
 		{[]string{"PUT", "-H", alice, "-H", "Content-Type: application/pdf", "https://f.example/home/alice/a.pdf"}, 2},
 		{[]string{"PUT", "https://f.example/home/alice/cat.png"}, 2},
+		// image/* admits no type that can run script (issue 14's review), and what the
+		// route serves is sandboxed.
+		{[]string{"PUT", "-H", alice, "-H", "Content-Type: image/svg+xml", "https://f.example/home/alice/x.svg"}, 2},
+		{[]string{"GET", "-H", alice, "https://f.example/home/alice/cat.png"}, 0},
 	} {
 		r := run(t, append([]string{"explain", "--config", cfg}, c.args...)...)
 		if r.code != c.code {

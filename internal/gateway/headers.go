@@ -30,7 +30,17 @@ type ResponseHeaders struct {
 	// allMetadata: x-amz-meta-* was listed.
 	metadata    []string
 	allMetadata bool
+	// sandbox: object responses get Content-Security-Policy: sandbox (uploadSandbox).
+	sandbox bool
 }
+
+// uploadSandbox is the Content-Security-Policy of the objects of a route that accepts
+// uploads (its methods include PUT, or upload.presign is set) and whose
+// response_headers.security sets no content_security_policy of its own: what a client
+// uploaded (HTML, SVG) is a document from gatehouse's origin, and sandbox keeps it from
+// running script there or reaching that origin's cookies and storage. Images, video
+// and downloads are unaffected.
+const uploadSandbox = "sandbox"
 
 type disposition struct {
 	pattern  route.Pattern
@@ -41,6 +51,8 @@ type disposition struct {
 func newResponseHeaders(rc *config.Route) *ResponseHeaders {
 	p := &ResponseHeaders{Private: rc.CacheControlPrivate(), security: http.Header{}}
 	rh := rc.ResponseHeaders
+	p.sandbox = (slices.Contains(rc.Methods, http.MethodPut) || rc.Upload != nil && rc.Upload.Presign != nil) &&
+		(rh == nil || rh.Security == nil || rh.Security.ContentSecurityPolicy == "")
 	if rh == nil {
 		return p
 	}
@@ -98,8 +110,9 @@ func (p *ResponseHeaders) Security(h http.Header) {
 
 // Object applies the policy to the headers of a response carrying an object (200, 206,
 // 304, HEAD), after the origin's headers were set: allowed origin metadata, then
-// remove, content_disposition, custom, and last the Cache-Control private merge, so
-// nothing earlier can make a private route's object cacheable by a shared cache.
+// remove, content_disposition, custom, the Cache-Control private merge, so nothing
+// earlier can make a private route's object cacheable by a shared cache, and last the
+// sandbox of an upload route (uploadSandbox).
 // urlPath is the cleaned request path, key the object key. Nil-safe.
 func (p *ResponseHeaders) Object(h http.Header, urlPath, key string, meta map[string]string) {
 	if p == nil {
@@ -132,6 +145,9 @@ func (p *ResponseHeaders) Object(h http.Header, urlPath, key string, meta map[st
 	}
 	if p.Private {
 		h.Set("Cache-Control", PrivateCacheControl(h.Get("Cache-Control")))
+	}
+	if p.sandbox {
+		h.Set("Content-Security-Policy", uploadSandbox)
 	}
 }
 
