@@ -196,7 +196,7 @@ func TestPresignBucketPut(t *testing.T) {
 		t.Fatalf("stored %v %q %q", ok, got, ct)
 	}
 	// The same call by query, with key as a path on the route.
-	resp, body := g.do(t, "GET", "/_gatehouse/upload/up/presign?key=/up/alice/q.txt&content_type=text/plain", presignAlice)
+	resp, body := g.do(t, "GET", "/_gatehouse/upload/up/presign?key=/up/alice/q.txt&content_type=text/plain&size=5", presignAlice)
 	if resp.StatusCode != 200 || !strings.Contains(body, `"key":"up/alice/q.txt"`) {
 		t.Errorf("by query: %d %s", resp.StatusCode, body)
 	}

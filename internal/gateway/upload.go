@@ -28,8 +28,9 @@ import (
 // UploadEndpoint is what serving needs of a route's upload endpoint (upload.Endpoint).
 type UploadEndpoint interface {
 	// Serve authorizes and answers one call; sub is the cleaned path after the
-	// endpoint's base. It returns the policy's decision for the access log.
-	Serve(w http.ResponseWriter, r *http.Request, preq *policy.Request, sub string) policy.Decision
+	// endpoint's base. It returns the policy's decision and the cause of a failure, for
+	// the access log.
+	Serve(w http.ResponseWriter, r *http.Request, preq *policy.Request, sub string) (policy.Decision, error)
 	// Decide is the decision Serve starts with (for explain).
 	Decide(ctx context.Context, preq *policy.Request) policy.Decision
 }
@@ -92,7 +93,8 @@ func (h *Handler) serveUpload(w *httpx.Recorder, r *http.Request, p *Plan, e *en
 	for k, v := range p.Header {
 		w.Header()[k] = v
 	}
-	d := p.Upload.Serve(w, r, preq, p.Sub)
+	d, err := p.Upload.Serve(w, r, preq, p.Sub)
+	e.cause = err
 	e.decision, e.reason, e.identity = "deny", d.Reason, d.Identity
 	if d.Allow {
 		e.decision = "allow"

@@ -92,10 +92,11 @@ func (e *Endpoint) Decide(ctx context.Context, preq *policy.Request) policy.Deci
 }
 
 // Serve authorizes r with the route's policy and answers the call under Base (sub is
-// the cleaned path after Base). It returns the decision for the access log. CORS and
-// preflights are the gateway's (the route's cors section), as are Cache-Control:
-// no-store and the security headers: Serve only adds its own Content-Type.
-func (e *Endpoint) Serve(w http.ResponseWriter, r *http.Request, preq *policy.Request, sub string) policy.Decision {
+// the cleaned path after Base). It returns the decision and, when the call failed after
+// it was authorized, the cause (for the access log only: the client gets a short public
+// message). CORS and preflights are the gateway's (the route's cors section), as are
+// Cache-Control: no-store and the security headers: Serve only adds its own Content-Type.
+func (e *Endpoint) Serve(w http.ResponseWriter, r *http.Request, preq *policy.Request, sub string) (policy.Decision, error) {
 	d := e.Decide(r.Context(), preq)
 	if !d.Allow {
 		for _, c := range d.Challenges {
@@ -106,24 +107,24 @@ func (e *Endpoint) Serve(w http.ResponseWriter, r *http.Request, preq *policy.Re
 			status = http.StatusForbidden
 		}
 		writeError(w, status, "not authorized")
-		return d
+		return d, nil
 	}
 	prefix, err := Prefix(e.Limits.KeyPrefix, d.Identity)
 	if err != nil {
 		d.Allow, d.Status, d.Reason = false, http.StatusForbidden, d.Reason+"; "+err.Error()
 		writeError(w, http.StatusForbidden, "your identity cannot upload on this route")
-		return d
+		return d, nil
 	}
 	c := &Call{Sub: sub, Identity: d.Identity, Prefix: prefix, Scheme: preq.Scheme, Decision: d}
 	switch {
 	case sub == "presign":
-		e.servePresign(w, r, c)
+		err = e.servePresign(w, r, c)
 	case sub == "s3" || strings.HasPrefix(sub, "s3/"):
-		e.serveUppy(w, r, c)
+		err = e.serveUppy(w, r, c)
 	default:
 		writeError(w, http.StatusNotFound, "not found")
 	}
-	return d
+	return d, err
 }
 
 // Allowed reports whether the call may write key: upload.Allowed with the route's
@@ -144,21 +145,8 @@ func ErrorStatus(err error) int {
 }
 
 // TypeAllowed reports whether a declared content type (already normalised: no
-// parameters, lower case) is one of the route's media ranges.
-func (l Limits) TypeAllowed(ct string) bool {
-	if len(l.ContentTypes) == 0 {
-		return true
-	}
-	for _, r := range l.ContentTypes {
-		if strings.EqualFold(r, ct) {
-			return true
-		}
-		if main, ok := strings.CutSuffix(r, "/*"); ok && strings.HasPrefix(ct, strings.ToLower(main)+"/") {
-			return true
-		}
-	}
-	return false
-}
+// parameters, lower case) is one of the route's media ranges (MatchType).
+func (l Limits) TypeAllowed(ct string) bool { return MatchType(l.ContentTypes, ct) }
 
 func (e *Endpoint) now() time.Time {
 	if e.Now != nil {

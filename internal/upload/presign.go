@@ -24,15 +24,20 @@ import (
 //	              with the route's key mapping; or
 //	filename      one safe segment: the key is the caller's key prefix + filename
 //	content_type  the type the upload will declare (default application/octet-stream)
-//	size          the exact size in bytes (optional; at most max_size)
+//	size          the exact size in bytes (at most max_size); required (1 or more) for a
+//	              presigned PUT in mode bucket unless max_size is S3's 5 GiB or more
 //	method        PUT (default) or POST (a browser form; mode bucket only)
 //
 // answers {method, url, fields, headers, expires, key}: the client sends the upload to
 // url with the method, the form fields (POST, before the file field) or the headers
 // (PUT) exactly as given, before expires.
 
-// maxPresignBody bounds a presign call's body.
-const maxPresignBody = 8 << 10
+// maxPresignBody bounds a presign call's body; maxContentType a declared content type.
+const (
+	maxPresignBody = 8 << 10
+	maxContentType = 255
+	maxSinglePut   = 5 << 30 // S3's largest single PUT: what an unsized PUT URL accepts
+)
 
 // presignRequest is a parsed presign call.
 type presignRequest struct {
@@ -139,24 +144,25 @@ func parseValues(raw string) (presignRequest, error) {
 	return pr, nil
 }
 
-// servePresign answers the presign call.
-func (e *Endpoint) servePresign(w http.ResponseWriter, r *http.Request, c *Call) {
+// servePresign answers the presign call; it returns why the call failed, if it did.
+func (e *Endpoint) servePresign(w http.ResponseWriter, r *http.Request, c *Call) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPresignBody))
 	if err != nil {
 		writeError(w, http.StatusRequestEntityTooLarge, "request too large")
-		return
+		return fmt.Errorf("presign: reading the body: %w", err)
 	}
 	res, err := e.presign(r, c, body)
 	if err != nil {
 		var pe *errPresign
 		if errors.As(err, &pe) {
 			writeError(w, pe.status, pe.msg)
-			return
+		} else {
+			writeError(w, statusOf(err), "cannot presign this upload")
 		}
-		writeError(w, statusOf(err), "cannot presign this upload")
-		return
+		return fmt.Errorf("presign: %w", err)
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // statusOf maps an origin's presign error: a refusal of what the client asked is 400,
@@ -208,6 +214,11 @@ func (e *Endpoint) presign(r *http.Request, c *Call, body []byte) (*PresignRespo
 		p = e.signGateway(r, c, key, path, cond)
 	case e.Presigner == nil:
 		return nil, refuse(http.StatusNotImplemented, "the route's origin cannot presign uploads")
+	case method == http.MethodPut && size <= 0 && e.Limits.MaxSize < maxSinglePut:
+		// A PUT URL cannot carry a length range: without the exact size signed (the
+		// origin signs a Content-Length above 0 only) it would take anything up to S3's
+		// 5 GiB, whatever max_size says.
+		return nil, refuse(http.StatusBadRequest, "size (1 byte or more) is required for a presigned PUT on this route; a client that cannot tell the size, or sends an empty file, uses method POST")
 	case method == http.MethodPost:
 		if cond.CreateOnly {
 			return nil, refuse(http.StatusBadRequest, "the route never replaces objects, which a POST cannot promise: use method PUT")
@@ -305,8 +316,14 @@ func (e *Endpoint) contentType(ct string) (string, error) {
 	if ct == "" {
 		ct = "application/octet-stream"
 	}
+	// mime.ParseMediaType accepts control characters inside a quoted parameter, which
+	// no HTTP client can send in a header (the S3 SDK refuses to): a type is printable
+	// ASCII only, so what is signed can be sent.
+	if len(ct) > maxContentType || strings.ContainsFunc(ct, func(r rune) bool { return r < 0x20 || r > 0x7e }) {
+		return "", refuse(http.StatusBadRequest, "content_type is not a media type")
+	}
 	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil || len(ct) > 255 {
+	if err != nil {
 		return "", refuse(http.StatusBadRequest, "content_type is not a media type")
 	}
 	if !e.Limits.TypeAllowed(mt) {

@@ -51,7 +51,10 @@ func TestRegression_PresignedUploadCopiesOtherObjects(t *testing.T) {
 	}
 	sources := []string{secrets + "/payroll.txt", "/" + secrets + "/payroll.txt", s.bucket + "/uploads/bob/x"}
 
-	for _, q := range []string{"filename=stolen.txt", "filename=stolen2.txt&size=0", "filename=stolen3.txt&content_type=text/plain"} {
+	// An unsized presigned PUT is signed only where max_size is S3's 5 GiB or more
+	// (TestRegression_PresignPutIgnoresMaxSize); a sized one anywhere.
+	s.e.Limits.MaxSize = maxSinglePut
+	for _, q := range []string{"filename=stolen.txt", "filename=stolen2.txt&size=0", "filename=stolen3.txt&content_type=text/plain", "filename=stolen4.txt&size=4"} {
 		t.Run("PUT "+q, func(t *testing.T) {
 			var res PresignResponse
 			if st := s.call(t, "alice", "GET", "presign?"+q, nil, &res); st != 200 {
@@ -82,6 +85,7 @@ func TestRegression_PresignedUploadCopiesOtherObjects(t *testing.T) {
 		})
 	}
 
+	s.e.Limits.MaxSize = 16
 	t.Run("Uppy part", func(t *testing.T) {
 		key, id := s.create(t, "alice", "stolen-part.bin")
 		var sp struct{ URL string }

@@ -1,8 +1,10 @@
 package upload
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -32,7 +34,9 @@ import (
 // never signs, lists, completes or aborts an upload outside their prefix. Parts go
 // straight to the bucket on presigned URLs, which cannot bound their size, so max_size
 // is checked on the parts themselves (ListParts) before the upload is completed; an
-// upload over it is aborted (413). Uppy's metadata is not stored with the object.
+// upload over it is aborted (413). On a create-only route (overwrite: false) create
+// answers 412 when the key holds an object, and a completion refused because one appeared
+// meanwhile (412) aborts the upload too. Uppy's metadata is not stored with the object.
 
 // Limits of the Uppy calls' inputs.
 const (
@@ -48,8 +52,9 @@ const (
 // parts are presigned for the bucket, which that route's clients cannot reach.
 var errGatewayMode = refuse(http.StatusBadRequest, "this route's uploads go through gatehouse (presign mode gateway): Uppy's calls need mode bucket")
 
-// serveUppy answers the Companion-compatible calls under "s3/".
-func (e *Endpoint) serveUppy(w http.ResponseWriter, r *http.Request, c *Call) {
+// serveUppy answers the Companion-compatible calls under "s3/"; it returns why the call
+// failed, if it did.
+func (e *Endpoint) serveUppy(w http.ResponseWriter, r *http.Request, c *Call) error {
 	res, err := e.uppy(r, c)
 	if err != nil {
 		var pe *errPresign
@@ -58,12 +63,13 @@ func (e *Endpoint) serveUppy(w http.ResponseWriter, r *http.Request, c *Call) {
 				w.Header().Set("Allow", u.allow)
 			}
 			writeError(w, pe.status, pe.msg)
-			return
+		} else {
+			writeError(w, uppyStatus(err), "the upload could not be done")
 		}
-		writeError(w, uppyStatus(err), "the upload could not be done")
-		return
+		return fmt.Errorf("uppy %s: %w", c.Sub, err)
 	}
 	writeJSON(w, http.StatusOK, res)
+	return nil
 }
 
 // uppyCall is a parsed call: which operation, on which upload, and its inputs.
@@ -334,12 +340,36 @@ func (e *Endpoint) uppyCreate(r *http.Request, c *Call, body []byte) (any, error
 	opt := origin.PutOptions{Size: -1, ContentType: ct}
 	if !e.Limits.Overwrite {
 		opt.IfNoneMatch = "*"
+		if err := e.refuseExisting(r, key); err != nil {
+			return nil, err
+		}
 	}
 	id, err := e.Multipart.CreateMultipart(r.Context(), key, opt)
 	if err != nil {
 		return nil, err
 	}
 	return map[string]string{"key": key, "uploadId": id}, nil
+}
+
+// refuseExisting answers 412 when an object is at key already, so a create-only
+// route's upload fails before any part is sent (CompleteMultipart checks again: an
+// object made meanwhile still gets 412 there). An origin that cannot tell passes; an
+// error asking fails the call.
+func (e *Endpoint) refuseExisting(r *http.Request, key string) error {
+	h, ok := e.Multipart.(interface {
+		Head(context.Context, string, origin.HeadOptions) (origin.Info, error)
+	})
+	if !ok {
+		return nil
+	}
+	_, err := h.Head(r.Context(), key, origin.HeadOptions{})
+	switch {
+	case err == nil:
+		return refuse(http.StatusPreconditionFailed, "an object exists at this key, and the route never replaces objects")
+	case errors.Is(err, origin.ErrNotFound):
+		return nil
+	}
+	return err
 }
 
 // signedPart is the sign call's answer.
@@ -490,6 +520,13 @@ func (e *Endpoint) uppyComplete(r *http.Request, c *Call, key, id string, parts 
 		ifNoneMatch = "*"
 	}
 	info, err := e.Multipart.CompleteMultipart(r.Context(), key, id, parts, ifNoneMatch)
+	if errors.Is(err, origin.ErrExists) || errors.Is(err, origin.ErrPreconditionFailed) {
+		// Create-only and the key is taken: the upload can never be completed.
+		if aerr := e.Multipart.AbortMultipart(r.Context(), key, id); aerr != nil {
+			return nil, fmt.Errorf("%w (aborting the upload: %v)", err, aerr)
+		}
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}

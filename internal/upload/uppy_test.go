@@ -333,21 +333,23 @@ func TestUppyLimits(t *testing.T) {
 		t.Errorf("complete with a small middle part: %d, want 400", st)
 	}
 	// One small part is a whole (small) object; the route is create-only, so a second
-	// upload to the same key is refused at complete (412), and its upload stays open
-	// for the client to abort, as Uppy does.
-	if st := s.call(t, "alice", "POST", "s3/multipart/"+id+"/complete"+q, map[string]any{"parts": parts[1:]}, nil); st != 200 {
-		t.Fatalf("complete: %d", st)
-	}
+	// upload to the same key, started before the first completed, is refused at
+	// complete (412) and aborted; once the object exists, create itself is 412.
 	key2, id2 := s.create(t, "alice", "small.bin")
 	p := completePart{1, s.putPart(t, "alice", key2, id2, 1, []byte("again"))}
 	q2 := "?key=" + url.QueryEscape(key2)
+	if st := s.call(t, "alice", "POST", "s3/multipart/"+id+"/complete"+q, map[string]any{"parts": parts[1:]}, nil); st != 200 {
+		t.Fatalf("complete: %d", st)
+	}
 	if st := s.call(t, "alice", "POST", "s3/multipart/"+id2+"/complete"+q2, map[string]any{"parts": []completePart{p}}, nil); st != 412 {
 		t.Errorf("create-only complete over an object: %d, want 412", st)
 	}
 	if string(s.object(t, key)) != "end" {
 		t.Error("a create-only upload replaced the object")
 	}
-	s.call(t, "alice", "DELETE", "s3/multipart/"+id2+q2, nil, nil)
+	if st := s.call(t, "alice", "POST", "s3/multipart", map[string]any{"filename": "small.bin", "type": "a/b"}, nil); st != 412 {
+		t.Errorf("create-only create over an object: %d, want 412", st)
+	}
 	// Completing an upload that no longer exists: 404, not a 5xx.
 	if st := s.call(t, "alice", "POST", "s3/multipart/"+id2+"/complete"+q2, map[string]any{"parts": []completePart{p}}, nil); st != 404 {
 		t.Errorf("complete of an aborted upload: %d, want 404", st)
