@@ -2,6 +2,7 @@ package s3origin
 
 import (
 	"fmt"
+	"runtime/debug"
 	"sync"
 
 	"golang.org/x/sync/semaphore"
@@ -9,15 +10,25 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 )
 
-// DefaultUploadMemory is the size of the process-wide Budget every Bucket takes its
-// upload buffers from unless given another (UseBudget): 256 MiB, sixteen multipart
-// uploads of unknown or large size at once (two 8 MiB part buffers each), or 4096 small
-// uploads of unknown size (a 64 KiB buffer each).
+// DefaultUploadMemory is the most the process-wide Budget holds: 256 MiB, sixteen
+// multipart uploads of unknown or large size at once (two 8 MiB part buffers each), or
+// 4096 small uploads of unknown size (a 64 KiB buffer each). See uploadMemory.
 const DefaultUploadMemory = 256 << 20
 
 // shared is the Budget of every Bucket of the process, across reloads: the memory it
-// bounds is the process's, whatever the configuration.
-var shared = NewBudget(DefaultUploadMemory)
+// bounds is the process's, whatever the configuration. It is made on first use (the
+// first streamed upload), after the server has set the Go memory limit, and sized from
+// that limit (uploadMemory); a later change of the limit (a reload) does not resize it.
+var shared = sync.OnceValue(func() *Budget { return NewBudget(uploadMemory(debug.SetMemoryLimit(-1))) })
+
+// uploadMemory is the size of the shared Budget under a Go memory limit: a quarter of
+// it, between one multipart upload's buffers (16 MiB) and DefaultUploadMemory. Without
+// a limit (math.MaxInt64) that is DefaultUploadMemory. A limit derived from the cache
+// (cache size plus at least 128 MiB) thus leaves the budget within the headroom above
+// the cache; a GOMEMLIMIT of 512 MiB gives 128 MiB.
+func uploadMemory(limit int64) int64 {
+	return min(max(limit/4, 2*minPartSize), DefaultUploadMemory)
+}
 
 // Budget bounds the memory that Put's buffers take across uploads (a body of unknown
 // size is read into a buffer first; a multipart upload holds two part buffers).
@@ -60,7 +71,7 @@ func (b *Bucket) UseBudget(budget *Budget) { b.budget = budget }
 // buffers is the Budget b's uploads take their buffers from.
 func (b *Bucket) buffers() *Budget {
 	if b.budget == nil {
-		return shared
+		return shared()
 	}
 	return b.budget
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
+	"runtime/debug"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
@@ -100,5 +102,24 @@ func TestRegression_UploadBuffersUnbounded(t *testing.T) {
 	}
 	if n := openUploads(t, b); n != 0 {
 		t.Errorf("%d uploads left open", n)
+	}
+}
+
+// TestUploadMemory: the shared budget is a quarter of the Go memory limit, at least one
+// multipart upload's buffers and at most DefaultUploadMemory.
+func TestUploadMemory(t *testing.T) {
+	for _, c := range []struct{ limit, want int64 }{
+		{math.MaxInt64, DefaultUploadMemory},
+		{8 << 30, DefaultUploadMemory},
+		{512 << 20, 128 << 20},
+		{192 << 20, 48 << 20}, // a 64 MiB memory cache: 64 MiB + 128 MiB
+		{32 << 20, 16 << 20},
+	} {
+		if got := uploadMemory(c.limit); got != c.want {
+			t.Errorf("limit %d: %d, want %d", c.limit, got, c.want)
+		}
+	}
+	if got := shared().size; got != uploadMemory(debug.SetMemoryLimit(-1)) {
+		t.Errorf("shared budget %d", got)
 	}
 }
