@@ -28,6 +28,10 @@ const (
 	passwdMaxLen      = 1024
 )
 
+// hashBcrypt is basicauth.HashBcrypt; a test of the default cost replaces it, since a
+// cost-12 hash takes seconds under the race detector (TestPasswdCost hashes for real).
+var hashBcrypt = basicauth.HashBcrypt
+
 type passwdFlags struct {
 	cost     int
 	argon2id bool
@@ -90,7 +94,7 @@ func runPasswd(std IO, user string, f passwdFlags) error {
 	if f.argon2id {
 		h, err = basicauth.HashArgon2id(password, basicauth.DefaultArgon2Params)
 	} else {
-		h, err = basicauth.HashBcrypt(password, f.cost)
+		h, err = hashBcrypt(password, f.cost)
 	}
 	if err != nil {
 		return err
