@@ -32,8 +32,10 @@ const abortTimeout = 30 * time.Second
 
 // putMultipart stores body (after first, bytes already read from it) as a multipart
 // upload. Memory is bounded by two part buffers: one being read from body while the
-// other is uploaded, so reading the client and writing to S3 overlap. Each part carries
-// its Content-MD5, which S3 verifies, and is seekable, so the SDK may retry it. The
+// other is uploaded, so reading the client and writing to S3 overlap. Each part's MD5
+// is computed as it is read (readFull), so that hashing overlaps the previous part's
+// upload instead of delaying the send; the part carries it as its Content-MD5, which S3
+// verifies, and is seekable, so the SDK may retry it. The
 // whole body's checksums are verified before CompleteMultipartUpload; a create-only
 // write sends If-None-Match: * with the completion (the guarantee) after a HeadObject
 // at the start (which only saves uploading a body that would be refused).
@@ -77,15 +79,19 @@ func (b *Bucket) putMultipart(ctx context.Context, key string, body io.Reader, f
 	var total int64
 	for n := 1; ; n++ {
 		var part []byte
+		var sum [md5.Size]byte
 		if n == 1 && first != nil {
 			part, bufs[1] = first, first // len(first) == ps: a whole part, then a buffer
+			sum = md5.Sum(part)
 		} else {
 			buf := &bufs[n%2]
 			if *buf == nil {
 				*buf = make([]byte, ps)
 			}
-			k, rerr := io.ReadFull(rec, *buf)
-			if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
+			h := md5.New()
+			k, rerr := readFull(rec, *buf, h)
+			h.Sum(sum[:0])
+			if rerr != nil {
 				up.wait()
 				return origin.Info{}, rec.wrap(rerr)
 			}
@@ -100,7 +106,7 @@ func (b *Bucket) putMultipart(ctx context.Context, key string, body io.Reader, f
 		}
 		verify.Write(part)
 		total += int64(len(part))
-		if !up.send(n, part) || int64(len(part)) < ps {
+		if !up.send(n, part, sum) || int64(len(part)) < ps {
 			break // the uploader failed (wait says why), or the body has ended
 		}
 	}
@@ -143,6 +149,7 @@ type uploader struct {
 type job struct {
 	n    int
 	data []byte
+	sum  [md5.Size]byte // data's MD5
 }
 
 func newUploader(ctx context.Context, b *Bucket, key, id string) *uploader {
@@ -158,7 +165,7 @@ func (u *uploader) run() {
 		if u.failed() {
 			continue // drain until the sender sees it
 		}
-		p, err := u.b.uploadPart(u.ctx, u.key, u.id, j.n, j.data)
+		p, err := u.b.uploadPart(u.ctx, u.key, u.id, j.n, j.data, j.sum)
 		u.mu.Lock()
 		if err != nil {
 			u.err = err
@@ -176,9 +183,9 @@ func (u *uploader) failed() bool {
 }
 
 // send hands part n over; false once an upload has failed or the context is done.
-func (u *uploader) send(n int, data []byte) bool {
+func (u *uploader) send(n int, data []byte, sum [md5.Size]byte) bool {
 	select {
-	case u.jobs <- job{n, data}:
+	case u.jobs <- job{n, data, sum}:
 		return !u.failed()
 	case <-u.ctx.Done():
 		return false
@@ -195,7 +202,8 @@ func (u *uploader) wait() ([]origin.Part, error) {
 	return u.parts, u.err
 }
 
-// uploadPart uploads one buffered part with its Content-MD5.
+// uploadPart uploads one buffered part with its Content-MD5 (sum, which the reader
+// computed as the part was read).
 //
 // The payload goes unsigned (UNSIGNED-PAYLOAD) with its Content-MD5: S3 checks the MD5
 // against what it received, which is the integrity a SigV4 payload hash would give, and
@@ -203,8 +211,7 @@ func (u *uploader) wait() ([]origin.Part, error) {
 // upload benchmark's profile had 28% of gatehouse's CPU in that hash, and the service
 // spent more per GiB on signed parts). The buffered body can still be rewound, so the
 // SDK's retries still work.
-func (b *Bucket) uploadPart(ctx context.Context, key, id string, n int, data []byte) (origin.Part, error) {
-	sum := md5.Sum(data)
+func (b *Bucket) uploadPart(ctx context.Context, key, id string, n int, data []byte, sum [md5.Size]byte) (origin.Part, error) {
 	out, err := b.client.UploadPart(ctx, &s3.UploadPartInput{
 		Bucket: &b.bucket, Key: &key, UploadId: &id, PartNumber: aws.Int32(int32(n)),
 		Body: bytes.NewReader(data), ContentLength: aws.Int64(int64(len(data))),

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 
@@ -96,13 +97,13 @@ func (b *Bucket) Put(ctx context.Context, key string, body io.Reader, opt origin
 				at = len(first)
 				first = append(make([]byte, 0, minPartSize), first...)[:minPartSize]
 			}
-			n, err := io.ReadFull(body, first[at:])
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				// A seekable body: signed, and retried by the SDK if need be.
-				return b.putObject(ctx, key, bytes.NewReader(first[:at+n]), int64(at+n), opt, whenRequired)
-			}
+			n, err := readFull(body, first[at:], nil)
 			if err != nil {
 				return origin.Info{}, &bodyError{err: err}
+			}
+			if at+n < len(first) {
+				// A seekable body: signed, and retried by the SDK if need be.
+				return b.putObject(ctx, key, bytes.NewReader(first[:at+n]), int64(at+n), opt, whenRequired)
 			}
 		}
 	}
@@ -114,6 +115,29 @@ func (b *Bucket) Put(ctx context.Context, key string, body io.Reader, opt origin
 		defer release()
 	}
 	return b.putMultipart(ctx, key, body, first, opt)
+}
+
+// readFull reads r into buf until buf is full or r ends (io.EOF), and writes what it
+// reads to h (unless nil) a read at a time, while the bytes are still in the CPU's
+// cache. Unlike io.ReadFull it returns every error of r as it is: io.ReadFull reports a
+// short read as io.ErrUnexpectedEOF, which is also what net/http's chunked reader says
+// of a body cut short, and that must not pass for the body's end.
+func readFull(r io.Reader, buf []byte, h hash.Hash) (int, error) {
+	k := 0
+	for k < len(buf) {
+		n, err := r.Read(buf[k:])
+		if h != nil {
+			h.Write(buf[k : k+n])
+		}
+		k += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return k, err
+		}
+	}
+	return k, nil
 }
 
 // putObject sends one PutObject of size bytes.

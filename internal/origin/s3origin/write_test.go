@@ -437,3 +437,26 @@ func TestPutMemoryBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestRegression_TruncatedBodyStored: a body of unknown size that failed with
+// io.ErrUnexpectedEOF (what net/http's chunked reader says when the client's connection
+// ends mid-body) was taken for its end, because io.ReadFull reports a short read the same
+// way, and the truncated object was stored. It must fail and store nothing, whether it
+// ends within the first buffer, the first part or a later one.
+func TestRegression_TruncatedBodyStored(t *testing.T) {
+	b := newBucket(t)
+	data := body(3 * minPartSize)
+	for _, n := range []int{100, firstBuffer + 10, minPartSize - 1, 2*minPartSize + 10} {
+		key := fmt.Sprintf("truncated/%d", n)
+		_, err := b.Put(context.Background(), key, &failAfter{bytes.NewReader(data), n, io.ErrUnexpectedEOF}, origin.PutOptions{Size: -1})
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("%d bytes, then io.ErrUnexpectedEOF: got %v", n, err)
+		}
+		if _, _, ok := content(t, b, key); ok {
+			t.Errorf("%d bytes: an object was stored", n)
+		}
+		if k := openUploads(t, b); k != 0 {
+			t.Errorf("%d bytes: %d uploads left open", n, k)
+		}
+	}
+}
