@@ -61,18 +61,7 @@ routes:
 // object from MinIO; logout -> login again; a user of another domain is denied with the
 // built-in page. Screenshots go to test-artifacts/login/ at the repository root.
 func TestBrowserLogin(t *testing.T) {
-	if os.Getenv("GATEHOUSE_E2E_BROWSER") != "1" {
-		t.Skip("set GATEHOUSE_E2E_BROWSER=1 (scripts/test does, after installing chromium and npm ci)")
-	}
-	for _, need := range []string{"/usr/bin/chromium", "node_modules/oidc-provider", "node_modules/playwright-core"} {
-		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s missing: apt-get install -y chromium; npm ci in tests/e2e/login", need)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found")
-	}
+	node := testenv.Browser(t, "oidc-provider")
 	minio, err := testenv.StartMinIO()
 	if err != nil {
 		t.Fatal(err)

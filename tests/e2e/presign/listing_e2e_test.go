@@ -47,18 +47,7 @@ routes:
 // and lands back on the listing, which shows the file; the object is in MinIO under the
 // folder with its bytes. A file over max_size is refused by MinIO and stored nowhere.
 func TestBrowserListingUploadForm(t *testing.T) {
-	if os.Getenv("GATEHOUSE_E2E_BROWSER") != "1" {
-		t.Skip("set GATEHOUSE_E2E_BROWSER=1 (scripts/test does, after installing chromium and npm ci)")
-	}
-	for _, need := range []string{"/usr/bin/chromium", "node_modules/playwright-core"} {
-		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s missing: apt-get install -y chromium; npm ci in tests/e2e/presign", need)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found")
-	}
+	node := testenv.Browser(t)
 	minio, err := testenv.StartMinIO()
 	if err != nil {
 		t.Fatal(err)

@@ -57,18 +57,7 @@ routes:
 // prefix, MinIO refuses one over it, bad credentials get a 401 and nothing signed, and
 // the browser preflighted its calls to gatehouse.
 func TestBrowserPresignedPost(t *testing.T) {
-	if os.Getenv("GATEHOUSE_E2E_BROWSER") != "1" {
-		t.Skip("set GATEHOUSE_E2E_BROWSER=1 (scripts/test does, after installing chromium and npm ci)")
-	}
-	for _, need := range []string{"/usr/bin/chromium", "node_modules/playwright-core"} {
-		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s missing: apt-get install -y chromium; npm ci in tests/e2e/presign", need)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found")
-	}
+	node := testenv.Browser(t)
 	minio, err := testenv.StartMinIO()
 	if err != nil {
 		t.Fatal(err)

@@ -62,18 +62,7 @@ const fileSize = 20 << 20
 // the object holds its bytes under alice's prefix, no multipart upload remains open,
 // and the browser preflighted its calls to gatehouse.
 func TestBrowserUppy(t *testing.T) {
-	if os.Getenv("GATEHOUSE_E2E_BROWSER") != "1" {
-		t.Skip("set GATEHOUSE_E2E_BROWSER=1 (scripts/test does, after installing chromium and npm ci)")
-	}
-	for _, need := range []string{"/usr/bin/chromium", "node_modules/uppy/dist/uppy.min.js", "node_modules/playwright-core"} {
-		if _, err := os.Stat(need); err != nil {
-			t.Fatalf("%s missing: apt-get install -y chromium; npm ci in tests/e2e/uppy", need)
-		}
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node not found")
-	}
+	node := testenv.Browser(t, "uppy/dist/uppy.min.js")
 	minio, err := testenv.StartMinIO()
 	if err != nil {
 		t.Fatal(err)
