@@ -555,6 +555,11 @@ upload_once() {
 # flushes the page cache's dirty pages to disk before the measured one).
 measure_upload() {
 	local v=$1 c=$2 r=$3 args
+	# What earlier PUTs overwrote sits in MinIO's trash until its next start; with a few
+	# GiB there, MinIO's own writes slow down (seen: direct PUTs from 335 to under 200
+	# MiB/s after about 5 GiB, back at once when it was emptied), so every contender's
+	# later rounds measured the trash. Emptied before each measured PUT.
+	rm -rf "$MINIO_DATA/.minio.sys/tmp/.trash"
 	args=(--scenario "$SCENARIO" --variant "$v" --contender "$c" --round "$r"
 		--pids "${C_PIDS[$c]}" --out "$RUNS")
 	if [[ -n "${C_ORIGIN[$c]}" ]]; then
@@ -574,6 +579,7 @@ profile_upload() {
 		>"$RUN/profiles/$name.record.log" 2>&1 &
 	perf_pid=$!
 	track "$perf_pid"
+	rm -rf "$MINIO_DATA/.minio.sys/tmp/.trash" # as measure_upload does
 	sync
 	sleep 1 # perf attaches
 	[[ "$c" != minio-direct ]] || taskset -a -p -c 0 "$MINIO_PID" >/dev/null
