@@ -52,12 +52,6 @@ type Server struct {
 	MaxConnections int `yaml:"max_connections"`
 }
 
-// TLS enables HTTPS (and HTTP/2) on the public listener.
-type TLS struct {
-	CertFile string `yaml:"cert_file"`
-	KeyFile  string `yaml:"key_file"`
-}
-
 // Admin is the operations listener (health, readiness). Empty Listen disables it.
 type Admin struct {
 	Listen string `yaml:"listen"`
@@ -167,6 +161,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Server.ShutdownTimeout == 0 {
 		c.Server.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Server.TLS != nil {
+		c.Server.TLS.applyDefaults()
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"

@@ -76,12 +76,7 @@ func (cfg *Config) validate(c *collector) {
 func validateServer(c *collector, s *Server) {
 	validateListen(c, "server.listen", s.Listen)
 	if s.TLS != nil {
-		if s.TLS.CertFile == "" {
-			c.addf("server.tls.cert_file", "required when tls is set")
-		}
-		if s.TLS.KeyFile == "" {
-			c.addf("server.tls.key_file", "required when tls is set")
-		}
+		validateTLS(c, s)
 	}
 	for i, p := range s.TrustedProxies {
 		if _, err := ParsePrefix(p); err != nil {
