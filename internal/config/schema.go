@@ -20,6 +20,8 @@ type Config struct {
 	Pages Pages `yaml:"pages"`
 	// Cache is the edge cache's storage; nil: nothing is cached.
 	Cache *Cache `yaml:"cache"`
+	// Tracing exports OpenTelemetry traces (tracing.go); nil: off.
+	Tracing *Tracing `yaml:"tracing"`
 
 	file  string
 	lines map[string]int
@@ -176,6 +178,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Cache != nil {
 		c.Cache.applyDefaults()
+	}
+	if c.Tracing != nil {
+		c.Tracing.applyDefaults()
 	}
 	for _, o := range c.Origins {
 		if o == nil {

@@ -44,6 +44,9 @@ func (cfg *Config) validate(c *collector) {
 	if cfg.Cache != nil {
 		validateCache(c, "cache", cfg.Cache)
 	}
+	if cfg.Tracing != nil {
+		validateTracing(c, "tracing", cfg.Tracing)
+	}
 	if cfg.Admin.Token != "" && len(cfg.Admin.Token) < 16 {
 		c.addf("admin.token", "must be at least 16 characters")
 	}
