@@ -52,14 +52,16 @@ type Env struct {
 // New constructs the authenticator m configures. A login method's authenticator also
 // implements the gateway's login endpoint interface (paths, LoginURL, ServeEndpoint).
 func New(m *config.AuthMethod, env Env) (policy.Authenticator, error) {
+	// ipauth and jwtauth add the "authenticator" attribute themselves; given log as
+	// well, their JSON lines carried the key twice (TestRegression_AuthenticatorKeyTwice).
 	log := env.Log.With("authenticator", m.Name)
 	switch {
 	case m.IP != nil:
-		return ipauth.New(m.Name, m.IP, ipauth.Options{Logger: log})
+		return ipauth.New(m.Name, m.IP, ipauth.Options{Logger: env.Log})
 	case m.Basic != nil:
 		return basicauth.New(m.Name, m.Basic, basicauth.Options{Logger: log, Failures: env.Shared.basicFailures})
 	case m.JWT != nil:
-		return jwtauth.New(m.Name, m.JWT, jwtauth.Options{Logger: log})
+		return jwtauth.New(m.Name, m.JWT, jwtauth.Options{Logger: env.Log})
 	case m.Signed != nil:
 		return signedauth.New(m.Name, m.Signed, env.Groups, signedauth.Options{})
 	case m.Login != nil:
