@@ -275,6 +275,7 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 		obj.Range = &r
 		start, end = r.Start, r.End
 	}
+	served = o.bodyServed(base, m, served, start, end, opt)
 	if idx := start / o.store.SliceSize(); start <= end && (first == nil || first.idx != idx) {
 		// Fetch the first slice now, so that an origin failure is still an error status
 		// rather than a cut connection.
