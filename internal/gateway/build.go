@@ -3,9 +3,11 @@ package gateway
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sort"
 
 	"github.com/gatehouse-dev/gatehouse/internal/cache"
@@ -112,10 +114,21 @@ func buildOrigin(ctx context.Context, oc *config.Origin) (origin.Origin, error) 
 	return nil, errors.New("no origin type set")
 }
 
-// buildTLS loads server.tls's certificate and key, when set.
+// buildTLS loads server.tls's certificate and key, when set. With acme, certificates
+// are the server's to obtain; only the CA bundle is checked here, so `check` reports it.
 func (b *builder) buildTLS() {
 	t := b.cfg.Server.TLS
 	if t == nil {
+		return
+	}
+	if t.ACME != nil {
+		if f := t.ACME.CAFile; f != "" {
+			if pem, err := os.ReadFile(f); err != nil {
+				b.errorf("server.tls.acme.ca_file", "%v", err)
+			} else if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+				b.errorf("server.tls.acme.ca_file", "%s holds no PEM certificate", f)
+			}
+		}
 		return
 	}
 	cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)

@@ -206,6 +206,10 @@ func (l *tlsListener) handshake(c net.Conn) {
 		tc.Close()
 		return
 	}
+	if tc.ConnectionState().NegotiatedProtocol == acmeALPN {
+		tc.Close() // a CA validating tls-alpn-01: the handshake was the whole answer
+		return
+	}
 	var out net.Conn = tc
 	if tc.ConnectionState().NegotiatedProtocol != "h2" {
 		out = &tlsFramingConn{newFramingConn(tc, l.o.MaxHead, l.o.OnRefuse)}

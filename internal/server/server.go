@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"reflect"
 	"syscall"
 	"time"
 
@@ -70,11 +69,14 @@ func Run(ctx context.Context, o Options) error {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(o.Log.Handler(), slog.LevelWarn),
 	}
-	if st.TLS != nil {
-		srv.TLSConfig = st.TLS.Clone()
-		if len(srv.TLSConfig.NextProtos) == 0 {
-			srv.TLSConfig.NextProtos = []string{"h2", "http/1.1"} // as ServeTLS would
+	var certs *certificates // nil: plain HTTP
+	if cfg.Server.TLS != nil {
+		if certs, err = newCertificates(cfg.Server.TLS, st, o.Log); err != nil {
+			raw.Close()
+			st.Close()
+			return err
 		}
+		srv.TLSConfig = certs.tlsConfig() // h2, http/1.1 (and acme-tls/1 for tls-alpn-01)
 	}
 	pub := publicListener(raw, listenerOptions{
 		TLS:              srv.TLSConfig,
@@ -101,7 +103,22 @@ func Run(ctx context.Context, o Options) error {
 		servers = append(servers, &http.Server{Handler: adminMux(h, cfg.Admin.Token, o.Log), ReadHeaderTimeout: 5 * time.Second})
 	}
 
-	errc := make(chan error, 2)
+	var acmeHTTP net.Listener // server.tls.acme.http_listen
+	if a := cfg.Server.TLS; a != nil && a.ACME != nil && a.ACME.HTTPListen != "" {
+		if acmeHTTP, err = net.Listen("tcp", a.ACME.HTTPListen); err != nil {
+			pub.Close()
+			if adm != nil {
+				adm.Close()
+			}
+			st.Close()
+			return fmt.Errorf("server.tls.acme.http_listen: %w", err)
+		}
+		_, port, _ := net.SplitHostPort(pub.Addr().String())
+		servers = append(servers, &http.Server{Handler: certs.httpHandler(port), ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+			IdleTimeout: cfg.Server.IdleTimeout, MaxHeaderBytes: maxHeaderBytes})
+	}
+
+	errc := make(chan error, len(servers))
 	go func() {
 		// pub does the TLS handshake; HTTP/2 is negotiated by ALPN.
 		errc <- srv.Serve(pub)
@@ -109,10 +126,16 @@ func Run(ctx context.Context, o Options) error {
 	if adm != nil {
 		go func() { errc <- servers[1].Serve(adm) }()
 	}
+	if acmeHTTP != nil {
+		go func() { errc <- servers[len(servers)-1].Serve(acmeHTTP) }()
+	}
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	st.Start(loopCtx)
 	go probeLoop(loopCtx, h, o.Log, o.Probed)
+	if certs != nil {
+		certs.obtain(loopCtx)
+	}
 	hup := make(chan os.Signal, 1)
 	if o.Reload != nil {
 		signal.Notify(hup, syscall.SIGHUP)
@@ -134,7 +157,7 @@ func Run(ctx context.Context, o Options) error {
 			h.State().Close()
 			return fmt.Errorf("serving: %w", err)
 		case <-hup:
-			err := reload(ctx, h, o)
+			err := reload(ctx, h, o, certs)
 			if o.Reloaded != nil {
 				o.Reloaded(err)
 			}
@@ -166,8 +189,9 @@ func shutdown(servers []*http.Server, grace time.Duration, log *slog.Logger) err
 }
 
 // reload builds the new configuration fully before swapping it in; any failure keeps the
-// running State, and is returned. Listener addresses and TLS files are read at start only.
-func reload(ctx context.Context, h *gateway.Handler, o Options) error {
+// running State, and is returned. The certificate files are read again (a pair that does
+// not load refuses the reload); listener addresses and ACME settings are read at start only.
+func reload(ctx context.Context, h *gateway.Handler, o Options, certs *certificates) error {
 	cfg, err := o.Reload()
 	if err != nil {
 		o.Log.Error("reload refused: configuration invalid, keeping the running one", "errors", err.Error())
@@ -193,9 +217,12 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) error {
 	st.Start(ctx) // stopped by st.Close when it is replaced in turn
 	st.ProbeAll(pctx, o.Log)
 	old := h.Swap(st)
+	if certs != nil {
+		certs.reloaded(st)
+	}
 	applyMemoryLimit(o.Log, old.Config, cfg)
 	if restartOnly(old.Config, cfg) {
-		o.Log.Warn("server.listen, server.tls, server timeouts, server.max_connections, admin and log settings changed: they take effect on restart only")
+		o.Log.Warn("server.listen, server.tls (turning it on or off, or its acme settings), server timeouts, server.max_connections, admin and log settings changed: they take effect on restart only")
 	}
 	o.Log.Info("configuration reloaded", "routes", len(cfg.Routes), "origins", len(cfg.Origins))
 	// Requests that started on the old State may still be streaming from it.
@@ -209,7 +236,7 @@ func reload(ctx context.Context, h *gateway.Handler, o Options) error {
 // restartOnly reports whether settings read only at start differ between a and b.
 func restartOnly(a, b *config.Config) bool {
 	sa, sb := a.Server, b.Server
-	return sa.Listen != sb.Listen || !reflect.DeepEqual(sa.TLS, sb.TLS) ||
+	return sa.Listen != sb.Listen || tlsRestartOnly(sa.TLS, sb.TLS) ||
 		sa.ReadHeaderTimeout != sb.ReadHeaderTimeout || sa.IdleTimeout != sb.IdleTimeout ||
 		sa.ShutdownTimeout != sb.ShutdownTimeout || sa.MaxConnections != sb.MaxConnections ||
 		a.Admin != b.Admin || a.Log != b.Log
