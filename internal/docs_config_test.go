@@ -2,6 +2,7 @@ package internal_test
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"reflect"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
 // The configuration reference documents every key in tables. A table's keys are
@@ -165,5 +167,35 @@ func TestConfigurationReferenceIsComplete(t *testing.T) {
 	sort.Strings(unknown)
 	if len(unknown) > 0 {
 		t.Errorf("%s documents key(s) the schema does not have:\n  %s", file, strings.Join(unknown, "\n  "))
+	}
+}
+
+// TestDocumentedDecisionReasons: the fixed reasons the access log's reason row of
+// docs/configuration.md names are the ones the policy gives (placeholders in capitals
+// aside).
+func TestDocumentedDecisionReasons(t *testing.T) {
+	data, err := os.ReadFile("../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var row string
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "| `reason` |") {
+			row = l
+		}
+	}
+	if row == "" {
+		t.Fatal("docs/configuration.md has no `reason` row")
+	}
+	ctx := context.Background()
+	emitted := map[string]bool{
+		(&policy.Policy{Public: true}).Decide(ctx, &policy.Request{}).Reason: true,
+		(&policy.Policy{}).Decide(ctx, &policy.Request{}).Reason:             true,
+	}
+	placeholder := regexp.MustCompile(`[A-Z]{3,}`)
+	for _, m := range backquoted.FindAllStringSubmatch(strings.TrimPrefix(row, "| `reason` |"), -1) {
+		if r := m[1]; !emitted[r] && !placeholder.MatchString(r) && r != "; " {
+			t.Errorf("docs/configuration.md names the reason %q, which the policy never gives (it gives %v)", r, emitted)
+		}
 	}
 }

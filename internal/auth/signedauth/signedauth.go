@@ -167,7 +167,7 @@ func (a *Authenticator) Verify(_ context.Context, r *policy.Request) (cfsign.Res
 	scheme := Scheme(r)
 	host := config.NormalHost(req.Host, scheme)
 	if a.hosts != nil && !a.hosts[scheme][host] {
-		return cfsign.Result{}, forbidden(fmt.Errorf("host %q not signed for", clip(host)))
+		return cfsign.Result{}, forbidden(hostNotSigned(clip(host)))
 	}
 	path := req.URL.EscapedPath()
 	if path == "" {
