@@ -101,7 +101,9 @@ func TestHostNotSignedMatches(t *testing.T) {
 	if !errors.Is(err, ErrHostNotSigned) || !strings.Contains(err.Error(), `host "evil.example.com" not signed for`) {
 		t.Fatalf("other host: %v", err)
 	}
-	if errors.Is(cfsign.ErrExpired, ErrHostNotSigned) || errors.Is(err, cfsign.ErrExpired) {
-		t.Fatal("ErrHostNotSigned matches another reason")
+	for _, r := range Reasons {
+		if r != ErrHostNotSigned && errors.Is(err, r) {
+			t.Errorf("the host refusal also matches %q", r)
+		}
 	}
 }
