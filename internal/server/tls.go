@@ -219,16 +219,25 @@ func (c *certificates) httpHandler(httpsPort string) http.Handler {
 		}
 		http.Redirect(w, r, "https://"+host+r.URL.RequestURI(), http.StatusPermanentRedirect)
 	})
-	if c.cfg.Allows(config.ChallengeHTTP01) {
-		return c.acme.HTTPHandler(redirect)
+	if !c.cfg.Allows(config.ChallengeHTTP01) {
+		return redirect
 	}
-	return redirect
+	challenges := c.acme.HTTPHandler(redirect)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// autocert checks the Host header against the domains as it is; a CA
+		// validating on a port other than 80 (pebble) names the port there.
+		if h, _, err := net.SplitHostPort(r.Host); err == nil {
+			r = r.Clone(r.Context())
+			r.Host = h
+		}
+		challenges.ServeHTTP(w, r)
+	})
 }
 
 // CertificateInfo is one served certificate's expiry, for metrics.
 type CertificateInfo struct {
-	// Name is the ACME domain, or the file certificate's subject common name (its
-	// first DNS name when it has none).
+	// Name is the ACME domain, or the file certificate's first DNS name (its subject's
+	// common name when it has none).
 	Name     string
 	NotAfter time.Time
 }
@@ -241,7 +250,7 @@ func (c *certificates) Certificates() []CertificateInfo {
 			return nil
 		}
 		name := cert.Leaf.Subject.CommonName
-		if name == "" && len(cert.Leaf.DNSNames) > 0 {
+		if len(cert.Leaf.DNSNames) > 0 {
 			name = cert.Leaf.DNSNames[0]
 		}
 		return []CertificateInfo{{Name: name, NotAfter: cert.Leaf.NotAfter}}
