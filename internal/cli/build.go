@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/spf13/cobra"
+
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
@@ -21,4 +23,17 @@ func loadAndBuild(ctx context.Context, path string) (*config.Config, *gateway.St
 		return nil, nil, err
 	}
 	return cfg, st, nil
+}
+
+// configArg lets a command take its configuration file as its one argument as well as
+// --config: `gatehouse check FILE`. Both at once must agree.
+func configArg(cmd *cobra.Command, config *string, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.Flags().Changed("config") && *config != args[0] {
+		return usagef(cmd, "two configuration files: --config %s and %s", *config, args[0])
+	}
+	*config = args[0]
+	return nil
 }

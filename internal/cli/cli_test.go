@@ -204,18 +204,23 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"unknown subcommand", []string{"bogus"}, `gatehouse: unknown command "bogus" for "gatehouse"`},
 		{"unknown flag", []string{"check", "--nope"}, "gatehouse: unknown flag: --nope"},
-		{"argument to check", []string{"check", "extra.yaml"}, `gatehouse: unknown command "extra.yaml" for "gatehouse check"`},
+		{"two arguments to check", []string{"check", "a.yaml", "b.yaml"}, "gatehouse: accepts at most 1 arg(s), received 2"},
+		{"check: file and --config disagree", []string{"check", "--config", "a.yaml", "b.yaml"}, "gatehouse: two configuration files: --config a.yaml and b.yaml"},
+		{"unknown subcommand of ipranges", []string{"ipranges", "shwo"}, `gatehouse: unknown command "shwo" for "gatehouse ipranges"`},
 		{"argument to version", []string{"version", "now"}, `gatehouse: unknown command "now" for "gatehouse version"`},
 		{"flag without its value", []string{"check", "--config"}, "gatehouse: flag needs an argument: --config"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := run(t, tc.args...)
-			if r.code == 0 {
-				t.Fatalf("exit 0, want non-zero; stdout %q", r.stdout)
+			if r.code != cli.ExitUsage {
+				t.Fatalf("exit %d, want %d; stdout %q", r.code, cli.ExitUsage, r.stdout)
 			}
 			if !strings.Contains(r.stderr, tc.stderr) {
 				t.Errorf("stderr = %q, want it to contain %q", r.stderr, tc.stderr)
+			}
+			if !strings.HasSuffix(r.stderr, " --help' for usage.\n") {
+				t.Errorf("stderr = %q, want it to end with a hint to --help", r.stderr)
 			}
 		})
 	}
@@ -275,8 +280,8 @@ routes:
     public: true
 `)
 		r := run(t, "check", "--config", cfg)
-		if r.code != 1 {
-			t.Errorf("exit %d, want 1", r.code)
+		if r.code != cli.ExitConfig {
+			t.Errorf("exit %d, want %d", r.code, cli.ExitConfig)
 		}
 		if r.stdout != "" {
 			t.Errorf("stdout = %q, want nothing", r.stdout)
@@ -302,8 +307,8 @@ routes:
 		missing := filepath.Join(root, "no-such-folder")
 		cfg := writeFile(t, dir, "noroot.yaml", goodConfig(missing, "127.0.0.1:8080"))
 		r := run(t, "check", "--config", cfg)
-		if r.code != 1 {
-			t.Errorf("exit %d, want 1", r.code)
+		if r.code != cli.ExitConfig {
+			t.Errorf("exit %d, want %d", r.code, cli.ExitConfig)
 		}
 		// origins.site is on line 4 of goodConfig.
 		if want := cfg + ":4: origins.site: open folder: "; !strings.HasPrefix(r.stderr, want) {
@@ -321,16 +326,16 @@ routes:
 		file := writeFile(t, dir, "plain.txt", "x")
 		cfg := writeFile(t, dir, "fileroot.yaml", goodConfig(file, "127.0.0.1:8080"))
 		r := run(t, "check", "--config", cfg)
-		if r.code != 1 || !strings.HasPrefix(r.stderr, cfg+":4: origins.site: ") {
-			t.Errorf("exit %d, stderr %q; want 1 and an error at origins.site", r.code, r.stderr)
+		if r.code != cli.ExitConfig || !strings.HasPrefix(r.stderr, cfg+":4: origins.site: ") {
+			t.Errorf("exit %d, stderr %q; want 78 and an error at origins.site", r.code, r.stderr)
 		}
 	})
 
 	t.Run("missing file", func(t *testing.T) {
 		cfg := filepath.Join(dir, "missing.yaml")
 		r := run(t, "check", "--config", cfg)
-		if r.code != 1 {
-			t.Errorf("exit %d, want 1", r.code)
+		if r.code != cli.ExitConfig {
+			t.Errorf("exit %d, want %d", r.code, cli.ExitConfig)
 		}
 		if want := cfg + ": cannot read: no such file or directory\ngatehouse: 1 configuration error(s)\n"; r.stderr != want {
 			t.Errorf("stderr = %q, want %q", r.stderr, want)
@@ -345,7 +350,7 @@ routes:
 		}
 		os.Unsetenv("GATEHOUSE_CLI_TEST_ROOT")
 		r := run(t, "check", "--config", cfg)
-		if r.code != 1 || !strings.Contains(r.stderr, cfg+":6: origins.site.dir.root: environment variable GATEHOUSE_CLI_TEST_ROOT is not set") {
+		if r.code != cli.ExitConfig || !strings.Contains(r.stderr, cfg+":6: origins.site.dir.root: environment variable GATEHOUSE_CLI_TEST_ROOT is not set") {
 			t.Errorf("exit %d, stderr %q; want the unset variable named", r.code, r.stderr)
 		}
 	})
@@ -370,8 +375,8 @@ func TestServeBadConfig(t *testing.T) {
 			listen := freeAddr(t)
 			cfg := writeFile(t, dir, "serve.yaml", tc.config(listen))
 			r := start(t, "serve", "--config", cfg)
-			if code := r.wait(t, 20*time.Second); code != 1 {
-				t.Errorf("exit %d, want 1", code)
+			if code := r.wait(t, 20*time.Second); code != cli.ExitConfig {
+				t.Errorf("exit %d, want %d", code, cli.ExitConfig)
 			}
 			if want := fmt.Sprintf(tc.stderr, cfg); !strings.Contains(r.stderr.String(), want) {
 				t.Errorf("stderr = %q, want it to contain %q", r.stderr, want)
@@ -390,7 +395,7 @@ func TestServeBadConfig(t *testing.T) {
 	}
 	t.Run("missing file", func(t *testing.T) {
 		r := run(t, "serve", "--config", filepath.Join(dir, "nope.yaml"))
-		if r.code != 1 || !strings.Contains(r.stderr, "nope.yaml: cannot read") {
+		if r.code != cli.ExitConfig || !strings.Contains(r.stderr, "nope.yaml: cannot read") {
 			t.Errorf("exit %d, stderr %q", r.code, r.stderr)
 		}
 	})
@@ -440,13 +445,13 @@ func TestDemo(t *testing.T) {
 	banner := regexp.MustCompile(`(?s)serving the example site copied to (\S+)\n.*?` +
 		`(http://127\.0\.0\.1:\d+)/ +public home page.*?` +
 		`(http://127\.0\.0\.1:\d+)/readyz +readiness`)
-	m := r.waitFor(t, r.stdout, banner)
+	m := r.waitFor(t, r.stderr, banner) // the banner is on stderr: stdout is the access log's
 	siteDir, base, admin := m[1], m[2], m[3]
 	if base == admin {
 		t.Fatalf("public and admin share %s", base)
 	}
 	for _, want := range []string{base + "/public/hello.txt", base + "/private/report.txt", base + "/nowhere"} {
-		if !strings.Contains(r.stdout.String(), want) {
+		if !strings.Contains(r.stderr.String(), want) {
 			t.Errorf("banner does not mention %s", want)
 		}
 	}
@@ -557,8 +562,8 @@ func TestDemoListenTaken(t *testing.T) {
 
 func TestDemoBadFlags(t *testing.T) {
 	r := run(t, "demo", "--listen", "nowhere")
-	if r.code != 1 {
-		t.Errorf("exit %d, want 1", r.code)
+	if r.code != cli.ExitConfig {
+		t.Errorf("exit %d, want %d", r.code, cli.ExitConfig)
 	}
 	if want := "demo.yaml (embedded):4: server.listen: want host:port"; !strings.Contains(r.stderr, want) {
 		t.Errorf("stderr = %q, want %q", r.stderr, want)
@@ -588,8 +593,8 @@ func TestCheckCatchesWhatServeRejects(t *testing.T) {
 	c := run(t, "check", "--config", cfg)
 	s := start(t, "serve", "--config", cfg)
 	serveCode := s.wait(t, 20*time.Second)
-	if serveCode != 1 || !strings.Contains(s.stderr.String(), "log.access") {
-		t.Fatalf("serve: exit %d, stderr %q; want 1 naming log.access", serveCode, s.stderr)
+	if serveCode != cli.ExitConfig || !strings.Contains(s.stderr.String(), "log.access") {
+		t.Fatalf("serve: exit %d, stderr %q; want 78 naming log.access", serveCode, s.stderr)
 	}
 	if c.code == 0 {
 		t.Fatalf("regression (check.go): check says %q for a log.access file that serve cannot open (serve: %q)",
@@ -633,7 +638,7 @@ func TestCheckLeavesTheDiskCacheAlone(t *testing.T) {
 		t.Errorf("check created %s", filepath.Dir(missing))
 	}
 	r := run(t, "check", "--config", writeFile(t, dir, "d.yaml", withDisk(filepath.Join(planted[1], "sub"))))
-	if r.code != 1 || !strings.Contains(r.stderr, "cache.disk.path") || !strings.Contains(r.stderr, "not a folder") {
+	if r.code != cli.ExitConfig || !strings.Contains(r.stderr, "cache.disk.path") || !strings.Contains(r.stderr, "not a folder") {
 		t.Errorf("check with a file in the path: exit %d, stderr %q", r.code, r.stderr)
 	}
 }

@@ -46,7 +46,8 @@ func newDemo(std IO) *cobra.Command {
 			}
 			return runServer(cmd.Context(), std, cfg, nil, func(pub, admin string) {
 				base := "http://" + pub
-				fmt.Fprintf(std.Stdout, `gatehouse demo: serving the example site copied to %s
+				// The banner goes to stderr: stdout holds only the access log.
+				fmt.Fprintf(std.Stderr, `gatehouse demo: serving the example site copied to %s
 
   %-45s public home page (index document)
   %-45s public file; try: curl -H 'Range: bytes=0-4' ...
@@ -55,7 +56,7 @@ func newDemo(std IO) *cobra.Command {
   %-45s no route matches: 404
   %-45s readiness, on the admin listener
 
-Press Ctrl-C to stop. Access log lines follow.
+Press Ctrl-C to stop. Access log lines follow on stdout.
 `, dir, base+"/", base+"/public/hello.txt", base+"/private/report.txt", base+"/blocked/report.txt", base+"/nowhere", "http://"+admin+"/readyz")
 			})
 		},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/lambdaedge"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
@@ -33,16 +35,16 @@ type explainFlags struct {
 	timeout  time.Duration
 }
 
-// Exit statuses of explain: allowed, denied; 1 is a usage or configuration error.
+// Exit statuses of explain: allowed, denied (exit.go lists the others).
 const (
-	explainAllowed = 0
-	explainDenied  = 2
+	explainAllowed = ExitOK
+	explainDenied  = ExitNo
 )
 
 func newExplain(std IO) *cobra.Command {
 	var f explainFlags
 	cmd := &cobra.Command{
-		Use:   "explain --config FILE [METHOD] URL | --event FILE",
+		Use:   "explain --config FILE [METHOD] URL|/PATH | --event FILE",
 		Short: "Show what gatehouse would do with a request, without serving: route, each authenticator's verdict, decision, origin key",
 		Long: `explain runs a request through the same code that serves it: path cleaning, route
 matching, CORS, every authenticator of the route (address lists and key sets are loaded
@@ -50,20 +52,32 @@ first), the decision and the object key. It does not contact the origin.
 
 The request comes from arguments (explain GET https://files.example.com/a.txt
 --client-ip 192.0.2.7 -H 'Authorization: Bearer ...') or from a CloudFront Lambda@Edge
-viewer-request event (--event event.json).
+viewer-request event (--event event.json). A path alone (explain /docs/a.txt) is a
+request to the configured public listener: http://HOST:PORT/docs/a.txt with the host
+and port of server.listen (localhost when it listens on every address, as in :8080 or
+0.0.0.0:8080), https when the listener has TLS; -H 'Host: NAME' names another host.
 
-Exit status: 0 allowed, 2 denied, 1 on a usage or configuration error.`,
+Exit status: 0 allowed, 2 denied, 1 when it fails (address lists or keys that do not
+load do not fail it: the report says so), 64 on a usage error, 78 on a configuration
+error.`,
 		Args: cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r, err := f.request(args)
-			if err != nil {
-				return &exitError{code: 1, msg: err.Error()}
+			var ee *exitError
+			if err != nil && !errors.As(err, &ee) {
+				err = &usageError{cmd: cmd.CommandPath(), err: err}
 			}
-			_, st, err := loadAndBuild(cmd.Context(), f.config)
+			if err != nil {
+				return err
+			}
+			cfg, st, err := loadAndBuild(cmd.Context(), f.config)
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			if r.URL.Host == "" {
+				toListener(r, cfg)
+			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
 			loadErr := st.LoadAuthenticators(ctx)
@@ -108,12 +122,16 @@ func (f *explainFlags) request(args []string) (*http.Request, error) {
 		if f.event != "-" {
 			file, err := os.Open(f.event)
 			if err != nil {
-				return nil, err
+				return nil, &exitError{code: ExitFailure, msg: err.Error()}
 			}
 			defer file.Close()
 			in = file
 		}
-		return lambdaedge.Request(in)
+		r, err := lambdaedge.Request(in)
+		if err != nil {
+			return nil, &exitError{code: ExitFailure, msg: err.Error()}
+		}
+		return r, nil
 	}
 	method, target := http.MethodGet, ""
 	switch len(args) {
@@ -125,8 +143,9 @@ func (f *explainFlags) request(args []string) (*http.Request, error) {
 		return nil, fmt.Errorf("give a URL (and optionally a method before it), or --event FILE")
 	}
 	u, err := url.Parse(target)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("want an absolute http(s) URL, got %q", target)
+	relative := err == nil && strings.HasPrefix(target, "/") && !strings.HasPrefix(target, "//") && u.Scheme == "" && u.Host == ""
+	if !relative && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return nil, fmt.Errorf("want an http(s) URL or a path starting with /, got %q", target)
 	}
 	ip, err := netip.ParseAddr(f.clientIP)
 	if err != nil {
@@ -155,6 +174,35 @@ func (f *explainFlags) request(args []string) (*http.Request, error) {
 		r.ContentLength = n
 	}
 	return r, nil
+}
+
+// toListener completes a request given as a path alone (/a/b) into one to the
+// configuration's public listener: its host and port (localhost when it listens on
+// every address), https when it has TLS; a Host header given with -H names the host
+// instead.
+func toListener(r *http.Request, cfg *config.Config) {
+	host, port, err := net.SplitHostPort(cfg.Server.Listen)
+	if err != nil {
+		host, port = "", "" // validation refuses such a listen address
+	}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	r.URL.Scheme = "http"
+	if cfg.Server.TLS != nil {
+		r.URL.Scheme = "https"
+		r.TLS = &tls.ConnectionState{}
+	}
+	r.URL.Host = host
+	if h := r.Header.Get("Host"); h != "" {
+		r.URL.Host, r.Host = h, h
+		r.Header.Del("Host") // as a server reads it: the header becomes Request.Host
+		return
+	}
+	if port != "" && !(r.URL.Scheme == "http" && port == "80") && !(r.URL.Scheme == "https" && port == "443") {
+		r.URL.Host = net.JoinHostPort(host, port)
+	}
+	r.Host = r.URL.Host
 }
 
 // report is explain's output.

@@ -3,6 +3,8 @@ package cli_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
 )
 
 const headersYAML = `origins:
@@ -60,8 +62,8 @@ routes:
       origin_metadata: [x-amz-request-id]
 `)
 	r := run(t, "check", "--config", cfg)
-	if r.code != 1 {
-		t.Errorf("exit %d, want 1", r.code)
+	if r.code != cli.ExitConfig {
+		t.Errorf("exit %d, want %d", r.code, cli.ExitConfig)
 	}
 	golden(t, "check-headers.golden", strings.ReplaceAll(r.stderr, dir, "$TMPDIR"))
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
 )
 
 // explainConfig has an any-route (office CIDR or Basic), an all-route (office CIDR and
@@ -73,8 +75,9 @@ func TestExplain(t *testing.T) {
 			[]string{"CORS preflight", "204 No Content", "Access-Control-Allow-Origin: https://app.example.com"}},
 		{"traversal", []string{"https://f.example/public/%2e%2e/all/a.txt"}, 2, []string{"path", "refused", "400 Bad Request"}},
 		{"no route", []string{"https://f.example/nope"}, 2, []string{"none matches", "404 Not Found"}},
-		{"bad url", []string{"/relative"}, 1, nil},
-		{"bad header", []string{"https://f.example/public/a", "-H", "nocolon"}, 1, nil},
+		{"bad url", []string{"relative"}, cli.ExitUsage, nil},
+		{"bad scheme", []string{"ftp://f.example/public/a"}, cli.ExitUsage, nil},
+		{"bad header", []string{"https://f.example/public/a", "-H", "nocolon"}, cli.ExitUsage, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := run(t, append([]string{"explain", "--config", cfg}, tc.args...)...)
@@ -117,7 +120,7 @@ func TestExplainJSONAndEvent(t *testing.T) {
 		rep.URL != "https://files.example.com/any/report.pdf?a=1" || len(rep.Steps) != 1 || rep.Steps[0].Outcome != "identity" {
 		t.Errorf("report %+v", rep)
 	}
-	if res := run(t, "explain", "--config", cfg, "--event", event, "https://x/"); res.code != 1 {
+	if res := run(t, "explain", "--config", cfg, "--event", event, "https://x/"); res.code != cli.ExitUsage {
 		t.Errorf("--event with a URL: exit %d", res.code)
 	}
 }

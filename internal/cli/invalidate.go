@@ -33,7 +33,7 @@ shell does not expand it. The admin token is read from the environment variable 
 every one of them.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return f.run(cmd.Context(), std, args)
+			return f.run(cmd, std, args)
 		},
 	}
 	fl := cmd.Flags()
@@ -44,10 +44,11 @@ every one of them.`,
 	return cmd
 }
 
-func (f *invalidateFlags) run(ctx context.Context, std IO, paths []string) error {
+func (f *invalidateFlags) run(cmd *cobra.Command, std IO, paths []string) error {
+	ctx := cmd.Context()
 	token := os.Getenv(f.tokenEnv)
 	if token == "" {
-		return &exitError{code: 2, msg: "environment variable " + f.tokenEnv + " is empty: it must hold admin.token"}
+		return usagef(cmd, "environment variable %s (--token-env) is empty: it must hold admin.token", f.tokenEnv)
 	}
 	base := f.admin
 	if !strings.Contains(base, "://") {
@@ -58,7 +59,7 @@ func (f *invalidateFlags) run(ctx context.Context, std IO, paths []string) error
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/cache/invalidate", bytes.NewReader(body))
 	if err != nil {
-		return &exitError{code: 2, msg: "--admin: " + err.Error()}
+		return usagef(cmd, "--admin: %v", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")

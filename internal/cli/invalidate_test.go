@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
 )
 
 func TestInvalidate(t *testing.T) {
@@ -74,11 +76,16 @@ routes:
 		t.Errorf("wrong token: exit %d, stderr %q", res.code, res.stderr)
 	}
 	res = run(t, "invalidate", "--admin", admin, "--token-env", "GH_UNSET_TOKEN_VAR", "/www/*")
-	if res.code != 2 {
-		t.Errorf("no token: exit %d, stderr %q", res.code, res.stderr)
+	if res.code != cli.ExitUsage {
+		t.Errorf("no token: exit %d, stderr %q; want %d (a usage error, not explain's denied)", res.code, res.stderr, cli.ExitUsage)
 	}
-	code, _, body := get(t, "http://"+admin+"/cache/stats")
-	if code != 200 || !strings.Contains(body, `"hits":`) {
-		t.Errorf("stats: %d %q", code, body)
+	// The cache's counters are on /metrics (GET /cache/stats is gone).
+	code, _, body := get(t, "http://"+admin+"/metrics")
+	if code != 200 || !strings.Contains(body, `gatehouse_cache_requests_total{result="hit"}`) ||
+		!strings.Contains(body, "gatehouse_cache_invalidated_entries_total") {
+		t.Errorf("metrics: %d %q", code, body)
+	}
+	if code, _, _ := get(t, "http://"+admin+"/cache/stats"); code != 404 {
+		t.Errorf("GET /cache/stats: %d, want 404 (removed)", code)
 	}
 }

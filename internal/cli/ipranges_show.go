@@ -48,7 +48,7 @@ and prints them:
 				src.File = f.source
 			}
 			if !f.ipv4 && !f.ipv6 {
-				return &exitError{code: 1, msg: "--ipv4=false without --ipv6: nothing to show"}
+				return usagef(cmd, "--ipv4=false without --ipv6: nothing to show")
 			}
 			setName := f.setName
 			if setName == "" {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/testenv"
+
+	"github.com/gatehouse-dev/gatehouse/internal/cli"
 )
 
 // smallRanges is an ip-ranges.json with two mergeable CLOUDFRONT ranges, one on its own,
@@ -224,7 +226,7 @@ func TestIPRangesPlanSync(t *testing.T) {
 func TestIPRangesConfigErrors(t *testing.T) {
 	cfg := writeFile(t, t.TempDir(), "bad.yaml", "name: cf\naws: {region: eu-west-1}\nsecurity_groups:\n  vpc_id: vpc-1\n  rules_per_grup: 5\n")
 	r := run(t, "ipranges", "plan", "--config", cfg)
-	if r.code != 1 || !strings.Contains(r.stderr, "bad.yaml:5: security_groups.rules_per_grup: unknown key") {
+	if r.code != cli.ExitConfig || !strings.Contains(r.stderr, "bad.yaml:5: security_groups.rules_per_grup: unknown key") {
 		t.Errorf("exit %d, stderr:\n%s", r.code, r.stderr)
 	}
 }

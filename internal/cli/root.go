@@ -5,13 +5,11 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/version"
 )
 
 // IO is where a command reads and writes.
@@ -20,42 +18,17 @@ type IO struct {
 	Stdout, Stderr io.Writer
 }
 
-// exitError carries an exit status; its message (if any) is printed to stderr.
-type exitError struct {
-	code int
-	msg  string
-}
-
-func (e *exitError) Error() string { return e.msg }
-
-// Main runs the command line and returns the exit status.
+// Main runs the command line and returns the exit status (exit.go lists them).
 func Main(ctx context.Context, args []string, std IO) int {
 	root := newRoot(std)
 	if args == nil {
 		args = []string{} // cobra would read os.Args instead
 	}
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return 0
+	if err := root.ExecuteContext(ctx); err != nil {
+		return exitStatus(err, std.Stderr)
 	}
-	var ee *exitError
-	var ce config.Errors
-	switch {
-	case errors.As(err, &ee):
-		if ee.msg != "" {
-			fmt.Fprintln(std.Stderr, "gatehouse:", ee.msg)
-		}
-		return ee.code
-	case errors.As(err, &ce):
-		for _, e := range ce {
-			fmt.Fprintln(std.Stderr, e.Error())
-		}
-		fmt.Fprintf(std.Stderr, "gatehouse: %d configuration error(s)\n", len(ce))
-		return 1
-	}
-	fmt.Fprintln(std.Stderr, "gatehouse:", err)
-	return 1
+	return ExitOK
 }
 
 func newRoot(std IO) *cobra.Command {
@@ -64,13 +37,21 @@ func newRoot(std IO) *cobra.Command {
 		Short: "An authenticating, caching edge in front of private object storage",
 		Long: `gatehouse serves objects from private S3-compatible buckets and local folders through
 ordered routes, each with its own authorization policy. Nothing is served unless a route
-says how.`,
+says how.
+
+Exit status: 0 done; 1 failed while running; 2 the answer is no (explain: denied;
+ipranges plan: changes pending); 64 usage error (see the command's --help); 78
+configuration error (the file cannot be read, decoded, validated or built).`,
+		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetVersionTemplate("{{.Version}}\n") // the same line as `gatehouse version`
+	root.Flags().BoolP("version", "v", false, "print the version (as gatehouse version does)")
 	root.SetIn(std.Stdin)
 	root.SetOut(std.Stdout)
 	root.SetErr(std.Stderr)
 	root.AddCommand(newServe(std), newDemo(std), newCheck(std), newExplain(std), newPasswd(std), newKeygen(std), newSign(std), newVersion(std), newIPRanges(std), newInvalidate(std))
+	markUsageErrors(root)
 	return root
 }

@@ -186,7 +186,9 @@ func TestSignURL(t *testing.T) {
 			if r.code == 0 || r.stdout != "" {
 				t.Fatalf("exit %d, stdout %q", r.code, r.stdout)
 			}
-			if !strings.Contains(r.stderr, tc.stderr) || strings.Count(r.stderr, "\n") != 1 {
+			// A usage error is followed by one line of hint to --help.
+			lines := 1 + strings.Count(r.stderr, "--help' for usage.\n")
+			if !strings.Contains(r.stderr, tc.stderr) || strings.Count(r.stderr, "\n") != lines {
 				t.Errorf("stderr %q, want one line containing %q", r.stderr, tc.stderr)
 			}
 		})

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -94,6 +95,19 @@ func ParseAWS(r io.Reader) (*AWSRanges, error) {
 		out.Prefixes = append(out.Prefixes, AWSPrefix{Prefix: p, Region: it.Region, Service: it.Service, NetworkBorderGroup: it.NetworkBorderGroup})
 	}
 	return out, nil
+}
+
+// Services returns the distinct service names of the list, sorted: what Filter can
+// select (for an error that says what a typo could have meant).
+func (r *AWSRanges) Services() []string {
+	var out []string
+	for _, p := range r.Prefixes {
+		if !slices.Contains(out, p.Service) {
+			out = append(out, p.Service)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Filter returns the distinct prefixes whose service is one of services and whose region

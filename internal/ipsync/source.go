@@ -83,8 +83,8 @@ func Select(data []byte, origin string, src Source) (*Snapshot, error) {
 		slices.SortFunc(ps, ipranges.ComparePrefix)
 	}
 	if len(ps) == 0 {
-		return nil, fmt.Errorf("%s: no range matches services [%s] regions [%s]: refusing to sync an empty list",
-			origin, strings.Join(src.Services, " "), strings.Join(src.Regions, " "))
+		return nil, fmt.Errorf("%s: no range matches services [%s] regions [%s]: refusing to sync an empty list; the file's services: %s",
+			origin, strings.Join(src.Services, " "), strings.Join(src.Regions, " "), strings.Join(r.Services(), " "))
 	}
 	return &Snapshot{SyncToken: r.SyncToken, CreateDate: r.CreateDate, MD5: hex.EncodeToString(sum[:]), Origin: origin, Prefixes: ps}, nil
 }
