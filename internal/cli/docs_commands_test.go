@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -88,6 +89,39 @@ func docCommands(t *testing.T, file string) []docCommand {
 		}
 		para = ""
 	}
+	// A table row's flags belong to the command in its first cell; in a table whose
+	// first column is "flag", to the command written last before the table.
+	flagTable := false
+	tableRow := func(line int, text string) {
+		cells := strings.Split(text, "|")
+		if len(cells) < 3 {
+			return
+		}
+		if first := strings.TrimSpace(cells[1]); strings.Trim(first, "- ") == "" {
+			return
+		} else if !strings.Contains(first, "`") {
+			flagTable = first == "flag"
+			return
+		}
+		before := len(out)
+		for _, m := range inlineCode.FindAllStringSubmatch(text, -1) {
+			add(line, m[1], false)
+		}
+		var cmd []string
+		switch {
+		case len(out) > before:
+			cmd = out[before].words
+		case flagTable && len(out) > 0:
+			cmd = out[len(out)-1].words
+		default:
+			return
+		}
+		for _, m := range inlineCode.FindAllStringSubmatch(text, -1) {
+			if f := strings.Fields(m[1]); len(f) > 0 && strings.HasPrefix(f[0], "-") && len(f[0]) > 1 {
+				out = append(out, docCommand{where: file + ":" + strconv.Itoa(line), words: append(slices.Clip(cmd), f[0])})
+			}
+		}
+	}
 	inFence, pending, pendingLine := false, "", 0
 	sc := bufio.NewScanner(f)
 	for line := 1; sc.Scan(); line++ {
@@ -112,6 +146,9 @@ func docCommands(t *testing.T, file string) []docCommand {
 			pending = ""
 		case strings.TrimSpace(text) == "":
 			flushPara()
+		case strings.HasPrefix(text, "|"):
+			flushPara()
+			tableRow(line, text)
 		default:
 			if para == "" {
 				paraLine = line
@@ -237,6 +274,17 @@ func TestCheckCommand(t *testing.T) {
 	cmds := docCommands(t, writeTemp(t, "a.md", "Run `gatehouse check --config x`.\n```sh\ngatehouse sign url U \\\n  --key k\n```\n"))
 	if len(cmds) != 2 || strings.Join(cmds[1].words, " ") != "sign url U --key k" || cmds[1].where[len(cmds[1].where)-2:] != ":3" {
 		t.Errorf("parsed %+v", cmds)
+	}
+	table := "```sh\ngatehouse explain -c f URL\n```\n\n| flag | meaning |\n| --- | --- |\n| `--json` | json |\n| `--jsn` | typo |\n\n" +
+		"| command | what |\n| --- | --- |\n| `gatehouse check --config F` | `--probe` also probes; `--prob` not |\n"
+	var bad []string
+	for _, c := range docCommands(t, writeTemp(t, "b.md", table)) {
+		if checkCommand(root, c.words) != "" {
+			bad = append(bad, c.words[len(c.words)-1])
+		}
+	}
+	if strings.Join(bad, " ") != "--jsn --prob" {
+		t.Errorf("flags refused in tables: %q, want --jsn --prob", bad)
 	}
 }
 
