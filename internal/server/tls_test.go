@@ -351,3 +351,35 @@ func TestACMERedirect(t *testing.T) {
 		t.Errorf("tls-alpn-01 hello without a pending challenge: %v", err)
 	}
 }
+
+// FuzzFilterChallenges: whatever the ACME server sends, filtering neither fails nor
+// leaves a challenge type that is not allowed in an authorization it rewrote.
+func FuzzFilterChallenges(f *testing.F) {
+	f.Add(`{"status":"pending","challenges":[{"type":"tls-alpn-01"},{"type":"http-01"}]}`)
+	f.Add(`{"challenges":null}`)
+	f.Add(`{"challenges":[1,2]}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, body string) {
+		resp := &http.Response{Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(body))}
+		out, err := filterChallenges(resp, func(typ string) bool { return typ == "http-01" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(out.Body)
+		if out.ContentLength != int64(len(got)) {
+			t.Fatalf("ContentLength %d for %d bytes", out.ContentLength, len(got))
+		}
+		if string(got) == body {
+			return
+		}
+		var z struct{ Challenges []struct{ Type string } }
+		if err := json.Unmarshal(got, &z); err != nil {
+			t.Fatalf("rewritten body is not JSON: %v", err)
+		}
+		for _, c := range z.Challenges {
+			if c.Type != "http-01" {
+				t.Fatalf("challenge %q kept", c.Type)
+			}
+		}
+	})
+}
