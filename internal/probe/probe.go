@@ -56,6 +56,16 @@ const (
 	Other = "other"
 )
 
+// Reasons lists every reason, in the order docs/configuration.md's table gives them (a
+// test keeps the two the same).
+var Reasons = []string{
+	WrongSecretKey, UnknownAccessKey, ExpiredCredentials, BucketMissing, AccessDenied, NoCredentials, WrongRegion, ClockSkew,
+	FolderMissing, FolderReplaced, NotAFolder, PermissionDenied,
+	ConnectionRefused, DNSNotFound, TLSError, Timeout, Unreachable,
+	HTTPStatus, IssuerMismatch, BadDocument, NotLoaded,
+	Other,
+}
+
 // Error is a classified probe failure. Error() is the message and the cause, for logs;
 // Message alone is what /readyz and `check --probe` show.
 type Error struct {

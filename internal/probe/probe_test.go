@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -67,5 +70,31 @@ func TestDescribe(t *testing.T) {
 	}
 	if got := New(Timeout, errors.New("cause"), "msg").Error(); got != "msg: cause" {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// TestReasonsDocumented: the table of reasons in docs/configuration.md lists exactly the
+// reasons probes give, in the same order.
+func TestReasonsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(doc), "### Probe failure reasons\n")
+	if !ok {
+		t.Fatal("docs/configuration.md has no Probe failure reasons section")
+	}
+	row := regexp.MustCompile("^\\| `([a-z_]+)` \\|")
+	var documented []string
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "#") {
+			break
+		}
+		if m := row.FindStringSubmatch(line); m != nil && m[1] != "reason" { // not the header
+			documented = append(documented, m[1])
+		}
+	}
+	if !slices.Equal(documented, Reasons) {
+		t.Errorf("documented reasons\n%v\nwant (probe.Reasons)\n%v", documented, Reasons)
 	}
 }
