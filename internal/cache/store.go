@@ -8,7 +8,6 @@
 package cache
 
 import (
-	"encoding/json"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +18,8 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 )
 
-// Stats are the cache's counters since start. They are safe to read concurrently.
+// Stats are the cache's counters since the Store was made (metrics read them at scrape
+// time). They are safe to read concurrently.
 type Stats struct {
 	Hits        atomic.Int64 // served from the cache, fresh
 	RefreshHits atomic.Int64 // stale, revalidated with a 304
@@ -36,17 +36,9 @@ type Stats struct {
 	HitBytes    atomic.Int64 // body bytes served from stored slices
 	DiskHits    atomic.Int64 // slices or metadata found on disk after a memory miss
 	Invalidated atomic.Int64 // entries removed by invalidation
-}
-
-// MarshalJSON renders the counters as a flat JSON object.
-func (s *Stats) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]int64{
-		"hits": s.Hits.Load(), "refresh_hits": s.RefreshHits.Load(), "misses": s.Misses.Load(),
-		"stale_serves": s.StaleServes.Load(), "breaker_serves": s.BreakerServes.Load(),
-		"collapses": s.Collapses.Load(), "retries": s.Retries.Load(),
-		"evictions": s.Evictions.Load(), "origin_bytes": s.OriginBytes.Load(),
-		"hit_bytes": s.HitBytes.Load(), "disk_hits": s.DiskHits.Load(), "invalidated": s.Invalidated.Load(),
-	})
+	// MemoryHits and MemoryMisses count entries (metadata or slices) looked up in the
+	// memory tier; DiskMisses those then not found on disk either (with a disk tier).
+	MemoryHits, MemoryMisses, DiskMisses atomic.Int64
 }
 
 // meta is what the cache knows about one object version. It is immutable once stored;
@@ -173,14 +165,17 @@ func (s *Store) SliceSize() int64 { return s.opt.SliceSize }
 
 func (s *Store) get(k string) (*item, bool) {
 	if it, ok := s.mem.GetIfPresent(k); ok {
+		s.Stats.MemoryHits.Add(1)
 		return it, true
 	}
+	s.Stats.MemoryMisses.Add(1)
 	if s.disk != nil {
 		if it, ok := s.disk.get(k); ok {
 			s.Stats.DiskHits.Add(1)
 			s.mem.Set(k, it)
 			return it, true
 		}
+		s.Stats.DiskMisses.Add(1)
 	}
 	return nil, false
 }
