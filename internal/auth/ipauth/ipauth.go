@@ -100,6 +100,8 @@ type Authenticator struct {
 
 	state atomic.Pointer[snapshot]
 	mu    sync.Mutex // guards every source's published fields and publishing
+	// refreshErrors counts failed source loads (guarded by mu), for Freshness.
+	refreshErrors uint64
 
 	life lifecycle.Group // one refresh goroutine per dynamic source
 }
@@ -114,6 +116,7 @@ var (
 	_ policy.Authenticator = (*Authenticator)(nil)
 	_ policy.Starter       = (*Authenticator)(nil)
 	_ policy.Readier       = (*Authenticator)(nil)
+	_ policy.Fresher       = (*Authenticator)(nil)
 	_ io.Closer            = (*Authenticator)(nil)
 )
 

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
 
 // loader fetches one dynamic source. Calls are serialised by the source, so a loader may
@@ -34,6 +36,7 @@ type source struct {
 	loaded   bool           // has ever loaded
 	lastErr  error          // of the latest load; nil after a success
 	failures int            // consecutive
+	lastOK   time.Time      // of the latest successful load (changed or not); zero: none
 }
 
 // run loads s until ctx ends: at once, then after the source's interval, or after a
@@ -89,6 +92,7 @@ func (a *Authenticator) loadSource(ctx context.Context, s *source, force bool) e
 			return fmt.Errorf("%s: %w", s.name, ctx.Err()) // shutting down: not a source failure
 		}
 		s.failures++
+		a.refreshErrors++
 		if s.lastErr == nil || s.lastErr.Error() != err.Error() || bits.OnesCount(uint(s.failures)) == 1 {
 			// First failure, a new error, or the 2nd, 4th, 8th... repeat: enough to notice
 			// a lasting failure without a warning on every file poll.
@@ -104,7 +108,7 @@ func (a *Authenticator) loadSource(ctx context.Context, s *source, force bool) e
 	if s.lastErr != nil && s.loaded {
 		a.log.Info("ip source recovered", "source", s.name, "failures", s.failures)
 	}
-	s.failures, s.lastErr = 0, nil
+	s.failures, s.lastErr, s.lastOK = 0, nil, time.Now()
 	if !changed {
 		if !s.loaded { // a loader bug, not a state to publish: treat as a failure
 			return fmt.Errorf("%s: reported unchanged before any load", s.name)
@@ -131,4 +135,31 @@ func comparePrefix(x, y netip.Prefix) int {
 		return c
 	}
 	return x.Bits() - y.Bits()
+}
+
+// Freshness reports the dynamic sources for metrics (policy.Fresher): the oldest of
+// their last successful loads (zero while one has never loaded), the prefixes loaded
+// (static cidrs included) and the failed loads so far. ok is false without dynamic
+// sources.
+func (a *Authenticator) Freshness() (f policy.Freshness, ok bool) {
+	if len(a.sources) == 0 {
+		return f, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	f = policy.Freshness{Kind: "ipset", Entries: len(a.static), RefreshErrors: a.refreshErrors}
+	all := true
+	for _, s := range a.sources {
+		f.Entries += len(s.prefixes)
+		switch {
+		case !s.loaded:
+			all = false
+		case f.LastSuccess.IsZero() || s.lastOK.Before(f.LastSuccess):
+			f.LastSuccess = s.lastOK
+		}
+	}
+	if !all {
+		f.LastSuccess = time.Time{}
+	}
+	return f, true
 }
