@@ -32,19 +32,26 @@ type pebbleEnv struct {
 	log       *logBuf
 }
 
-func freePort(t *testing.T) int {
+// freePorts returns n distinct loopback ports that were free a moment ago (each is held
+// until all are chosen, so none is handed out twice).
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // startPebble runs challtestsrv and pebble until the test ends; certificates pebble
-// issues are valid for validity.
-func startPebble(t *testing.T, validity time.Duration) *pebbleEnv {
+// issues are valid for validity. With eab (key ID to base64url HMAC key), pebble
+// requires an external account binding.
+func startPebble(t *testing.T, validity time.Duration, eab map[string]string) *pebbleEnv {
 	t.Helper()
 	pebble, chall := os.Getenv("GATEHOUSE_PEBBLE"), os.Getenv("GATEHOUSE_CHALLTESTSRV")
 	if pebble == "" || chall == "" {
@@ -59,8 +66,9 @@ func startPebble(t *testing.T, validity time.Duration) *pebbleEnv {
 	os.WriteFile(caFile, pemCert(ca.cert), 0o644)
 	certFile, keyFile := filepath.Join(dir, "pebble.pem"), filepath.Join(dir, "pebble.key")
 	ca.issue(t, certFile, keyFile, 2, "")
-	env := &pebbleEnv{caFile: caFile, tlsPort: freePort(t), httpPort: freePort(t), log: &logBuf{}}
-	dns, api, mgmt, challMgmt := freePort(t), freePort(t), freePort(t), freePort(t)
+	p := freePorts(t, 6)
+	env := &pebbleEnv{caFile: caFile, tlsPort: p[0], httpPort: p[1], log: &logBuf{}}
+	dns, api, mgmt, challMgmt := p[2], p[3], p[4], p[5]
 	env.directory = fmt.Sprintf("https://127.0.0.1:%d/dir", api)
 
 	run := func(name string, extraEnv []string, args ...string) {
@@ -77,7 +85,8 @@ func startPebble(t *testing.T, validity time.Duration) *pebbleEnv {
 	conf, _ := json.Marshal(map[string]any{"pebble": map[string]any{
 		"listenAddress": fmt.Sprintf("127.0.0.1:%d", api), "managementListenAddress": fmt.Sprintf("127.0.0.1:%d", mgmt),
 		"certificate": certFile, "privateKey": keyFile, "httpPort": env.httpPort, "tlsPort": env.tlsPort,
-		"externalAccountBindingRequired": false, "retryAfter": map[string]int{"authz": 1, "order": 1},
+		"externalAccountBindingRequired": eab != nil, "externalAccountMACKeys": eab,
+		"retryAfter":   map[string]int{"authz": 1, "order": 1},
 		"keyAlgorithm": "ecdsa",
 		"profiles":     map[string]any{"default": map[string]any{"description": "test", "validityPeriod": int(validity.Seconds())}},
 	}})
@@ -175,7 +184,7 @@ func (r *running) stop() {
 // validity.
 func TestACMEPebble(t *testing.T) {
 	t.Run("tls-alpn-01", func(t *testing.T) {
-		env := startPebble(t, 240*time.Hour)
+		env := startPebble(t, 240*time.Hour, nil)
 		dir := t.TempDir()
 		path, storage := filepath.Join(dir, "gatehouse.yaml"), filepath.Join(dir, "acme")
 		const domain = "alpn.gatehouse.example.com"
@@ -221,7 +230,7 @@ func TestACMEPebble(t *testing.T) {
 	})
 
 	t.Run("http-01", func(t *testing.T) {
-		env := startPebble(t, 240*time.Hour)
+		env := startPebble(t, 240*time.Hour, nil)
 		dir := t.TempDir()
 		path, storage := filepath.Join(dir, "gatehouse.yaml"), filepath.Join(dir, "acme")
 		const domain = "http.gatehouse.example.com"
@@ -251,5 +260,26 @@ func TestACMEPebble(t *testing.T) {
 		if strings.Contains(r.logs.String(), "level=ERROR") {
 			t.Errorf("errors logged:\n%s", r.logs.String())
 		}
+
+		// A name not in domains gets no certificate and places no order.
+		c, err := tls.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", env.tlsPort), &tls.Config{ServerName: "other.example.com", RootCAs: env.roots})
+		if err == nil {
+			c.Close()
+			t.Error("a handshake for a name not in domains succeeded")
+		}
+		if n := strings.Count(env.log.String(), "Added order"); n != 1 {
+			t.Errorf("%d orders after a handshake for another name, want 1", n)
+		}
+	})
+
+	t.Run("external account binding", func(t *testing.T) {
+		const kid, key = "kid-1", "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W"
+		env := startPebble(t, 240*time.Hour, map[string]string{kid: key})
+		dir := t.TempDir()
+		path, storage := filepath.Join(dir, "gatehouse.yaml"), filepath.Join(dir, "acme")
+		const domain = "eab.gatehouse.example.com"
+		env.acmeConfig(t, path, storage, domain, "[tls-alpn-01]", "\n      eab: {key_id: "+kid+", hmac_key: "+key+"}")
+		start(t, path)
+		env.httpsGet(t, domain)
 	})
 }
