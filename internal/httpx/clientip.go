@@ -21,6 +21,13 @@ func NewProxies(trusted []netip.Prefix, header string) *Proxies {
 	return &Proxies{trusted: trusted, header: header}
 }
 
+// Trusted reports whether r's peer is a trusted proxy, whose other forwarded headers
+// (X-Request-Id, traceparent) are believed too.
+func (p *Proxies) Trusted(r *http.Request) bool {
+	peer := peerAddr(r.RemoteAddr)
+	return peer.IsValid() && p.isTrusted(peer)
+}
+
 func (p *Proxies) isTrusted(a netip.Addr) bool {
 	for _, pf := range p.trusted {
 		if pf.Contains(a) {
