@@ -206,6 +206,7 @@ func TestState(t *testing.T) {
 		return Snapshot{Cache: cur, Sources: []Source{
 			{Route: "office", Authenticator: "vpn", Freshness: policy.Freshness{Kind: "ipset", LastSuccess: last, Entries: 4, RefreshErrors: 2}},
 			{Route: "api", Authenticator: "tokens", Freshness: policy.Freshness{Kind: "jwks"}},
+			{Route: "office", Authenticator: "vpn", Freshness: policy.Freshness{Kind: "ipset", Entries: 99}}, // same name: ignored
 		}}
 	})
 	want(t, m, 5, "gatehouse_cache_requests_total", "result=hit")

@@ -82,7 +82,15 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(cacheStaleDesc, s.StaleServes.Load())
 		counter(cacheBreakerDesc, s.BreakerServes.Load())
 	}
+	seen := map[[2]string]bool{}
 	for _, s := range snap.Sources {
+		// A second authenticator of the same name on a route would repeat a series,
+		// which fails the whole scrape: the first one reports.
+		k := [2]string{s.Route, s.Authenticator}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
 		last := 0.0
 		if !s.LastSuccess.IsZero() {
 			last = float64(s.LastSuccess.UnixNano()) / 1e9
