@@ -12,6 +12,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/probe"
 )
 
 const (
@@ -159,6 +162,11 @@ func (a *Authenticator) fetch(ctx context.Context) (err error) {
 	defer func() {
 		a.mu.Lock()
 		a.lastErr = err
+		if err == nil {
+			a.lastOK = a.now()
+		} else {
+			a.refreshErrors++
+		}
 		a.mu.Unlock()
 		if err == nil {
 			return
@@ -191,6 +199,7 @@ func (a *Authenticator) fetch(ctx context.Context) (err error) {
 			a.log.Info("JWKS loaded", "keys", ks.count, "url", jwksURL)
 			return nil
 		}
+		err = probe.New(probe.BadDocument, err, "the key set at %s is unusable", jwksURL)
 	}
 	if a.jwksURL == "" {
 		// The discovered URL may be what is wrong: rediscover next time.
@@ -215,13 +224,13 @@ func (a *Authenticator) discover(ctx context.Context) (string, error) {
 		JWKSURI string `json:"jwks_uri"`
 	}
 	if err := json.Unmarshal(body, &doc); err != nil {
-		return "", fmt.Errorf("OpenID discovery %s: not JSON: %w", u, err)
+		return "", probe.New(probe.BadDocument, err, "OpenID discovery %s: not JSON", u)
 	}
 	if doc.Issuer != a.issuer {
-		return "", fmt.Errorf("OpenID discovery %s: document is for issuer %q, not %q", u, doc.Issuer, a.issuer)
+		return "", probe.New(probe.IssuerMismatch, nil, "OpenID discovery %s: document is for issuer %q, not %q", u, doc.Issuer, a.issuer)
 	}
 	if err := checkKeyURL(doc.JWKSURI); err != nil {
-		return "", fmt.Errorf("OpenID discovery %s: jwks_uri: %w", u, err)
+		return "", probe.New(probe.BadDocument, err, "OpenID discovery %s: jwks_uri", u)
 	}
 	a.mu.Lock()
 	a.discovered = doc.JWKSURI
@@ -265,12 +274,15 @@ func (a *Authenticator) get(ctx context.Context, u string) ([]byte, error) {
 	req.Header.Set("Accept", "application/json")
 	resp, err := a.client.Do(req)
 	if err != nil {
+		if pe := probe.Network(err, u, 0); pe != nil {
+			return nil, pe
+		}
 		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
-		return nil, fmt.Errorf("HTTP status %s", resp.Status)
+		return nil, probe.New(probe.HTTPStatus, nil, "%s answered HTTP status %s", u, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDocBytes+1))
 	if err != nil {
@@ -280,4 +292,17 @@ func (a *Authenticator) get(ctx context.Context, u string) ([]byte, error) {
 		return nil, fmt.Errorf("response larger than %d bytes", maxDocBytes)
 	}
 	return body, nil
+}
+
+// Freshness reports the key set for metrics (policy.Fresher): when it was last fetched,
+// how many keys it holds and how many fetches have failed.
+func (a *Authenticator) Freshness() (policy.Freshness, bool) {
+	f := policy.Freshness{Kind: "jwks"}
+	if ks := a.keys.Load(); ks != nil {
+		f.Entries = ks.count
+	}
+	a.mu.Lock()
+	f.LastSuccess, f.RefreshErrors = a.lastOK, a.refreshErrors
+	a.mu.Unlock()
+	return f, true
 }

@@ -51,6 +51,7 @@ var (
 	_ policy.Challenger    = (*Authenticator)(nil)
 	_ policy.Starter       = (*Authenticator)(nil)
 	_ policy.Readier       = (*Authenticator)(nil)
+	_ policy.Fresher       = (*Authenticator)(nil)
 )
 
 // MaxTokenBytes is the longest token accepted. Longer ones are refused as bad
@@ -123,6 +124,8 @@ type Authenticator struct {
 	fetching      bool               // a fetch is in progress (its key is in fetches)
 	lastTriggered time.Time          // last fetch triggered by a request (rate-limited)
 	lastErr       error              // last fetch failure, cleared by a success
+	lastOK        time.Time          // last successful fetch (Freshness)
+	refreshErrors uint64             // failed fetches so far (Freshness)
 	discovered    string             // jwks_uri read from discovery, cached until a failure
 	life          lifecycle.Group    // the refresh loop and every fetch; Close waits for them
 }
@@ -302,7 +305,7 @@ func (a *Authenticator) Ready() error {
 	last := a.lastErr
 	a.mu.Unlock()
 	if last != nil {
-		return fmt.Errorf("jwt %s: %w: %v", a.name, ErrNoKeySet, last)
+		return fmt.Errorf("jwt %s: %w: %w", a.name, ErrNoKeySet, last) // last may be a *probe.Error
 	}
 	return fmt.Errorf("jwt %s: %w yet", a.name, ErrNoKeySet)
 }
