@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -42,12 +43,20 @@ says how.
 Exit status: 0 done; 1 failed while running; 2 the answer is no (explain: denied;
 ipranges plan: changes pending); 64 usage error (see the command's --help); 78
 configuration error (the file cannot be read, decoded, validated or built).`,
-		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetVersionTemplate("{{.Version}}\n") // the same line as `gatehouse version`
-	root.Flags().BoolP("version", "v", false, "print the version (as gatehouse version does)")
+	// --version is handled here rather than with cobra's Version field: that one prints
+	// through text/template, whose reflection keeps every exported method in the binary
+	// (about 48 MB more).
+	showVersion := root.Flags().BoolP("version", "v", false, "print the version (as gatehouse version does)")
+	root.RunE = func(c *cobra.Command, _ []string) error {
+		if *showVersion {
+			fmt.Fprintln(std.Stdout, version.String())
+			return nil
+		}
+		return c.Help()
+	}
 	root.SetIn(std.Stdin)
 	root.SetOut(std.Stdout)
 	root.SetErr(std.Stderr)
