@@ -56,6 +56,7 @@ func TestSystemdUnitSettings(t *testing.T) {
 		"AmbientCapabilities":     "CAP_NET_BIND_SERVICE",
 		"StateDirectory":          "gatehouse",
 		"CacheDirectory":          "gatehouse",
+		"LogsDirectory":           "gatehouse",
 		"ConfigurationDirectory":  "gatehouse",
 		"LimitNOFILE":             "65536",
 		"SystemCallArchitectures": "native",
