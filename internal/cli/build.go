@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,15 +26,20 @@ func loadAndBuild(ctx context.Context, path string) (*config.Config, *gateway.St
 	return cfg, st, nil
 }
 
-// configArg lets a command take its configuration file as its one argument as well as
-// --config: `gatehouse check FILE`. Both at once must agree.
-func configArg(cmd *cobra.Command, config *string, args []string) error {
-	if len(args) == 0 {
-		return nil
+// configFileArg lets cmd take its configuration file as its one argument as well as
+// with --config (`gatehouse check FILE`); both at once must name the same file.
+func configFileArg(cmd *cobra.Command) *cobra.Command {
+	cmd.Use = strings.Replace(cmd.Use, "--config FILE", "[FILE | --config FILE]", 1)
+	cmd.Args = cobra.MaximumNArgs(1)
+	cmd.PreRunE = func(c *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		fl := c.Flags().Lookup("config")
+		if fl.Changed && fl.Value.String() != args[0] {
+			return usagef(c, "two configuration files: --config %s and %s", fl.Value, args[0])
+		}
+		return fl.Value.Set(args[0])
 	}
-	if cmd.Flags().Changed("config") && *config != args[0] {
-		return usagef(cmd, "two configuration files: --config %s and %s", *config, args[0])
-	}
-	*config = args[0]
-	return nil
+	return cmd
 }
