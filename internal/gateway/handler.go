@@ -9,8 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse-dev/gatehouse/internal/cache"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 )
@@ -20,6 +23,7 @@ type Handler struct {
 	state  atomic.Pointer[State]
 	log    *slog.Logger // operational messages
 	access *slog.Logger // one line per request; nil disables
+	tracer trace.Tracer // nil: no spans (trace.go)
 }
 
 // NewHandler serves st. access may be nil.
@@ -45,6 +49,12 @@ type entry struct {
 	cause                            error
 	rt                               *Route // the matched route, for error pages
 	received                         int64  // request body bytes read (PUT)
+	traceID                          string // when tracing is on (trace.go)
+	// For metrics (metrics.go): the route's recorder, how a cache answered, and
+	// whether the request was a PUT to a route that accepts writes.
+	m      *metrics.Route
+	served origin.Served
+	upload bool
 }
 
 // ServeHTTP implements http.Handler.
@@ -52,11 +62,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := h.state.Load()
 	rec := &httpx.Recorder{ResponseWriter: w}
-	e := &entry{id: httpx.NewRequestID(), decision: "-"}
+	e := &entry{id: requestID(r, st.proxies), decision: "-", m: st.metrics.recorder(nil)}
+	st.metrics.begin()
+	defer st.metrics.end()
 	w.Header().Set("X-Request-Id", e.id)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	client, scheme := st.proxies.Client(r)
 	e.client = client
+	if h.tracer != nil {
+		var span trace.Span
+		r, span = h.startRequest(r, st.proxies.Trusted(r), e)
+		defer endRequest(span, r, rec, e)
+	}
 
 	err := h.serve(r.Context(), rec, r, st, e, &policy.Request{HTTP: r, Client: client, Scheme: scheme})
 	if err != nil {
@@ -68,11 +85,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.Started() {
 			// The status line and part of the body are gone: the only honest thing left
 			// is to cut the connection so the client sees a truncated transfer.
+			h.record(st, r, rec, e, start)
 			h.logAccess(r, rec, e, start, true)
 			panic(http.ErrAbortHandler)
 		}
 		h.reply(r.Context(), rec, r, st, e.rt, he.Status, err)
 	}
+	h.record(st, r, rec, e, start)
 	h.logAccess(r, rec, e, start, false)
 }
 
@@ -80,12 +99,14 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 	p := st.Resolve(ctx, r, preq)
 	if p.Outcome == Endpoint {
 		e.path, e.route, e.decision, e.reason = p.Path, "-", "endpoint", "login authenticator "+p.Endpoint.Name()
+		e.m = st.metrics.forLogin()
 		// The authenticator sets its own headers; no-store stays unless it says otherwise.
 		w.Header().Set("Cache-Control", "no-store")
 		p.Endpoint.ServeEndpoint(w, r, p.Path, preq.Scheme)
 		return nil
 	}
 	if p.Outcome == Upload {
+		e.m = st.metrics.forUpload()
 		h.serveUpload(w, r, p, e, preq)
 		return nil
 	}
@@ -98,7 +119,9 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		w.Header()[k] = v
 	}
 	if p.Route != nil {
-		e.route, e.originName = p.Route.Name, p.Route.OriginName
+		e.route, e.originName, e.m = p.Route.Name, p.Route.OriginName, p.Route.metrics
+		e.m.Auth(p.Decision.Steps)
+		e.upload = r.Method == http.MethodPut && p.Route.Writes != nil
 	}
 	e.reason = p.Decision.Reason
 	switch {
@@ -123,12 +146,13 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 	if p.Outcome == Write {
 		return h.serveWrite(ctx, w, r, st, p, e)
 	}
-	return fetch(ctx, w, r, p)
+	return fetch(ctx, w, r, p, &e.served)
 }
 
-// fetch sends p.Key from the route's origin (GET or HEAD).
-func fetch(ctx context.Context, w *httpx.Recorder, r *http.Request, p *Plan) error {
-	var opt origin.HeadOptions // the variant and coding asked for; serveGet/serveHead add the rest
+// fetch sends p.Key from the route's origin (GET or HEAD); served learns how a cache
+// answered.
+func fetch(ctx context.Context, w *httpx.Recorder, r *http.Request, p *Plan, served *origin.Served) error {
+	opt := origin.HeadOptions{Served: served} // the variant and coding asked for; serveGet/serveHead add the rest
 	if p.Route.Cached && len(p.Route.QueryKeys) > 0 {
 		opt.Variant = cache.Variant(r.URL.Query(), p.Route.QueryKeys)
 	}
@@ -141,10 +165,11 @@ func fetch(ctx context.Context, w *httpx.Recorder, r *http.Request, p *Plan) err
 		w.Header().Set("X-Cache", "Error from gatehouse")
 	}
 	oh := objectHeaders{policy: p.Route.Headers, path: p.Path, key: p.Key}
+	o := traceOrigin(ctx, p.Route.Origin, p.Route.Cached, p.Route.OriginName)
 	if r.Method == http.MethodHead {
-		return serveHead(ctx, w, r, p.Route.Origin, p.Key, opt, oh)
+		return serveHead(ctx, w, r, o, p.Key, opt, oh)
 	}
-	return serveGet(ctx, w, r, p.Route.Origin, p.Key, opt, oh)
+	return serveGet(ctx, w, r, o, p.Key, opt, oh)
 }
 
 // statusFor maps origin and context errors to the status the client sees.
@@ -202,6 +227,9 @@ func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, star
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
 		slog.String("decision", e.decision),
 		slog.String("reason", e.reason),
+	}
+	if e.traceID != "" {
+		attrs = append(attrs, slog.String("trace_id", e.traceID))
 	}
 	if e.originName != "" {
 		attrs = append(attrs, slog.String("origin", e.originName))

@@ -135,7 +135,9 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 		rt.CORS.Apply(p.Header, r)
 	}
 
-	p.Decision = rt.Policy.Decide(ctx, preq)
+	dctx, span := startSpan(ctx, "policy.decide") // trace.go; nothing when not traced
+	p.Decision = rt.Policy.Decide(dctx, preq)
+	endDecision(span, &p.Decision)
 	if !p.Decision.Allow {
 		for _, c := range p.Decision.Challenges {
 			p.Header.Add("WWW-Authenticate", c)

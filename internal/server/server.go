@@ -1,5 +1,6 @@
 // Package server runs gatehouse's listeners: the public one (HTTP or HTTPS with HTTP/2)
-// and the admin one (/healthz, /readyz). It probes origins for readiness, reloads the
+// and the admin one (/healthz, /readyz, /metrics, /cache/invalidate and, behind the
+// admin token, /debug/pprof/). It probes origins for readiness, reloads the
 // configuration on SIGHUP (keeping the running one when the new one is bad) and shuts
 // down gracefully when its context ends: stop accepting, let in-flight requests finish up
 // to server.shutdown_timeout, return nil.
@@ -16,11 +17,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/tracing"
 )
 
 // ProbeInterval is how often origins are probed for /readyz.
@@ -53,6 +57,17 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	h := gateway.NewHandler(st, o.Log, o.Access)
+	tp, err := tracing.New(cfg.Tracing, o.Log) // read at start only (restartOnly)
+	if err != nil {
+		st.Close()
+		return err
+	}
+	defer tp.Close(o.Log) // after the listeners' shutdown: their last spans go out too
+	if tp != nil {
+		h.SetTracer(tp.Tracer())
+	}
+	m := metrics.New() // one per process: its counters outlive reloads
+	h.Instrument(m)
 	applyMemoryLimit(o.Log, cfg)
 
 	maxConns := connectionLimit(o.Log, cfg.Server.MaxConnections)
@@ -77,6 +92,7 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 		srv.TLSConfig = certs.tlsConfig() // h2, http/1.1 (and acme-tls/1 for tls-alpn-01)
+		m.SetCertificates(certs.metrics)
 	}
 	pub := publicListener(raw, listenerOptions{
 		TLS:              srv.TLSConfig,
@@ -100,7 +116,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 		adminAddr = adm.Addr().String()
-		servers = append(servers, &http.Server{Handler: adminMux(h, cfg.Admin.Token, o.Log), ReadHeaderTimeout: 5 * time.Second})
+		servers = append(servers, &http.Server{Handler: adminMux(h, m, cfg.Admin.Token, o.Log), ReadHeaderTimeout: 5 * time.Second})
 	}
 
 	var acmeHTTP net.Listener // server.tls.acme.http_listen
@@ -158,6 +174,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("serving: %w", err)
 		case <-hup:
 			err := reload(ctx, h, o, certs)
+			m.Reloaded(err, time.Now())
 			if o.Reloaded != nil {
 				o.Reloaded(err)
 			}
@@ -222,7 +239,7 @@ func reload(ctx context.Context, h *gateway.Handler, o Options, certs *certifica
 	}
 	applyMemoryLimit(o.Log, old.Config, cfg)
 	if restartOnly(old.Config, cfg) {
-		o.Log.Warn("server.listen, server.tls (turning it on or off, or its acme settings), server timeouts, server.max_connections, admin and log settings changed: they take effect on restart only")
+		o.Log.Warn("server.listen, server.tls (turning it on or off, or its acme settings), server timeouts, server.max_connections, admin, log and tracing settings changed: they take effect on restart only")
 	}
 	o.Log.Info("configuration reloaded", "routes", len(cfg.Routes), "origins", len(cfg.Origins))
 	// Requests that started on the old State may still be streaming from it.
@@ -239,7 +256,7 @@ func restartOnly(a, b *config.Config) bool {
 	return sa.Listen != sb.Listen || tlsRestartOnly(sa.TLS, sb.TLS) ||
 		sa.ReadHeaderTimeout != sb.ReadHeaderTimeout || sa.IdleTimeout != sb.IdleTimeout ||
 		sa.ShutdownTimeout != sb.ShutdownTimeout || sa.MaxConnections != sb.MaxConnections ||
-		a.Admin != b.Admin || a.Log != b.Log
+		a.Admin != b.Admin || a.Log != b.Log || !reflect.DeepEqual(a.Tracing, b.Tracing)
 }
 
 func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger, probed func()) {
@@ -260,18 +277,10 @@ func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger, probed
 	}
 }
 
-func adminMux(h *gateway.Handler, token string, log *slog.Logger) http.Handler {
+func adminMux(h *gateway.Handler, m *metrics.Metrics, token string, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /cache/stats", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		c := h.State().Cache()
-		if c == nil {
-			http.Error(w, "no cache configured", http.StatusNotFound)
-			return
-		}
-		json.NewEncoder(w).Encode(&c.Stats)
-	})
+	mux.Handle("GET /metrics", m.Handler())
+	handlePprof(mux, token)
 	mux.HandleFunc("POST /cache/invalidate", func(w http.ResponseWriter, r *http.Request) {
 		invalidate(w, r, h, token, log)
 	})

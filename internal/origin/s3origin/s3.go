@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,6 +35,8 @@ type Bucket struct {
 	bucket  string
 	timeout time.Duration
 	budget  *Budget // upload buffers (budget.go); nil: the process's shared one
+	// observer, when set, records every S3 call (observe.go).
+	observer atomic.Pointer[origin.Observer]
 }
 
 var _ origin.Origin = (*Bucket)(nil)
@@ -75,43 +78,22 @@ func New(ctx context.Context, c *config.S3Origin, timeout time.Duration) (*Bucke
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	awsCfg.HTTPClient = tracedClient{next: awsCfg.HTTPClient} // trace.go: spans and traceparent when traced
 	if awsCfg.Region == "" {
 		if c.Endpoint == "" {
 			return nil, errors.New("no region: set region (or AWS_REGION) for AWS S3")
 		}
 		awsCfg.Region = config.DefaultS3Region // S3-compatible services rarely care
 	}
-	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+	b := &Bucket{bucket: c.Bucket, timeout: timeout}
+	b.client = s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if c.Endpoint != "" {
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 		o.UsePathStyle = c.PathStyle
-		o.APIOptions = append(o.APIOptions, addArgumentMiddleware)
+		o.APIOptions = append(o.APIOptions, addArgumentMiddleware, b.addObserveMiddleware)
 	})
-	return &Bucket{client: client, bucket: c.Bucket, timeout: timeout}, nil
-}
-
-// probeKey is fetched by Probe. It need not exist: "no such key" proves the endpoint,
-// bucket and credentials all work.
-const probeKey = ".gatehouse-readiness-probe"
-
-// Probe checks that the bucket exists and the credentials are accepted. It GETs a key that
-// normally does not exist rather than calling HeadBucket, so that it needs no more
-// permission than serving does (HeadBucket needs s3:ListBucket), and reads the error code
-// from the body (HEAD errors have none).
-func (b *Bucket) Probe(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, b.timeout)
-	defer cancel()
-	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.bucket, Key: aws.String(probeKey), Range: aws.String("bytes=0-0")})
-	if err == nil {
-		out.Body.Close()
-		return nil
-	}
-	if err := b.mapErr(ctx, err); errors.Is(err, origin.ErrNotFound) || errors.Is(err, origin.ErrRangeNotSatisfiable) {
-		return nil // NoSuchKey, or AccessDenied for a missing key without s3:ListBucket
-	} else {
-		return err
-	}
+	return b, nil
 }
 
 // Head describes the object at key. Of opt, only Cond matters: a bucket holds one
