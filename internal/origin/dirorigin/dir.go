@@ -15,14 +15,20 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
+	"github.com/gatehouse-dev/gatehouse/internal/probe"
 )
 
 // Dir is an origin backed by a local folder.
 type Dir struct {
 	root *os.Root
+	path string // as configured, for Probe
+	// observer, when set, records every call (observe.go).
+	observer atomic.Pointer[origin.Observer]
 }
 
 var _ origin.Origin = (*Dir)(nil)
@@ -33,23 +39,53 @@ func Open(dir string) (*Dir, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open folder: %w", err)
 	}
-	return &Dir{root: r}, nil
+	return &Dir{root: r, path: dir}, nil
 }
 
 // Close releases the folder.
 func (d *Dir) Close() error { return d.root.Close() }
 
-// Probe checks that the folder is still there and readable.
+// Probe checks that the folder is still there, still a folder and readable. A failure
+// is a *probe.Error (folder_missing, not_a_folder, permission_denied, other).
 func (d *Dir) Probe(context.Context) error {
-	if _, err := d.root.Stat("."); err != nil {
-		return origin.Unavailable(err)
+	fi, err := os.Stat(d.path)
+	if err == nil && !fi.IsDir() {
+		return probe.New(probe.NotAFolder, origin.Unavailable(errors.New("not a folder")), "%q is not a folder", d.path)
 	}
-	return nil
+	if err == nil {
+		if open, serr := d.root.Stat("."); serr == nil && !os.SameFile(fi, open) {
+			return probe.New(probe.FolderReplaced, origin.Unavailable(errors.New("replaced")),
+				"folder %q was replaced since gatehouse opened it: reload to serve the new one", d.path)
+		}
+		var f *os.File
+		if f, err = d.root.Open("."); err == nil {
+			_, err = f.Readdirnames(1)
+			f.Close()
+			if errors.Is(err, io.EOF) {
+				err = nil // empty, and readable
+			}
+		}
+	}
+	return probeError(d.path, err)
+}
+
+// probeError classifies why the folder at path could not be read; nil for nil.
+func probeError(path string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return probe.New(probe.FolderMissing, origin.Unavailable(err), "folder %q does not exist", path)
+	case errors.Is(err, fs.ErrPermission):
+		return probe.New(probe.PermissionDenied, origin.Unavailable(err), "no permission to read folder %q (running as uid %d)", path, os.Geteuid())
+	}
+	return probe.New(probe.Other, origin.Unavailable(err), "folder %q cannot be read: %v", path, err)
 }
 
 // Head describes the file at key. Of opt, only Cond matters: a folder holds one
 // representation per key (no variants, no codings made at the edge) and fills no Served.
-func (d *Dir) Head(_ context.Context, key string, opt origin.HeadOptions) (origin.Info, error) {
+func (d *Dir) Head(_ context.Context, key string, opt origin.HeadOptions) (_ origin.Info, err error) {
+	defer d.observe("Head", time.Now(), &err)
 	f, info, err := d.open(key)
 	if err != nil {
 		return origin.Info{}, err
@@ -60,7 +96,8 @@ func (d *Dir) Head(_ context.Context, key string, opt origin.HeadOptions) (origi
 
 // Get opens the file at key, or the range of it opt asks for. As for Head, Variant,
 // Encoding and Served are ignored.
-func (d *Dir) Get(_ context.Context, key string, opt origin.GetOptions) (*origin.Object, error) {
+func (d *Dir) Get(_ context.Context, key string, opt origin.GetOptions) (_ *origin.Object, err error) {
+	defer d.observe("Get", time.Now(), &err)
 	f, info, err := d.open(key)
 	if err != nil {
 		return nil, err
