@@ -54,11 +54,20 @@ func newCheck(std IO) *cobra.Command {
 				for n := range res {
 					names = append(names, n)
 				}
-				sort.Strings(names)
+				// Origins first, then authenticators ("auth:..."), each by name.
+				sort.Slice(names, func(i, j int) bool {
+					ai, aj := strings.HasPrefix(names[i], "auth:"), strings.HasPrefix(names[j], "auth:")
+					if ai != aj {
+						return aj
+					}
+					return names[i] < names[j]
+				})
+				// One line each: "origin NAME: ok", or "origin NAME: FAILED (reason): message"
+				// (authenticators: "auth:ROUTE/NAME: ...").
 				for _, n := range names {
 					status := "ok"
-					if !res[n].OK {
-						status = "FAILED: " + res[n].Error
+					if r := res[n]; !r.OK {
+						status = fmt.Sprintf("FAILED (%s): %s", r.Reason, r.Message)
 					}
 					kind := "origin "
 					if strings.HasPrefix(n, "auth:") {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/netip"
 	"sync"
@@ -26,9 +27,11 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/cors"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/probe"
 	"github.com/gatehouse-dev/gatehouse/internal/route"
 )
 
@@ -66,9 +69,13 @@ type State struct {
 	// states), carried over by reloads; warnings are their build warnings (see Warnings).
 	authShared *authbuild.Shared
 	warnings   config.Errors
+	// metrics records requests (metrics.go); nil until Instrument.
+	metrics *stateMetrics
 
 	mu     sync.Mutex
 	probes map[string]ProbeResult
+	// authProbes are the last probes of authenticators that are Probers.
+	authProbes map[policy.Authenticator]ProbeResult
 }
 
 // Route is a compiled route.
@@ -100,6 +107,8 @@ type Route struct {
 	Lister origin.Lister
 	// Writes is how the route writes (PUT, DELETE; write.go); nil: read-only.
 	Writes *Writes
+	// metrics records the route's requests (metrics.go); nil until Instrument.
+	metrics *metrics.Route
 }
 
 // LoginEndpoint is what serving needs of a login authenticator: the paths it answers
@@ -125,12 +134,24 @@ func (s *State) Endpoint(path string) (LoginEndpoint, bool) {
 	return a, ok
 }
 
-// ProbeResult is the last readiness probe of one origin.
+// ProbeResult is the last readiness probe of one origin or authenticator source.
 type ProbeResult struct {
-	OK      bool      `json:"ok"`
-	Ever    bool      `json:"ever_ok"`
-	Error   string    `json:"error,omitempty"`
+	OK    bool   `json:"ok"`
+	Ever  bool   `json:"ever_ok"`
+	Error string `json:"error,omitempty"`
+	// Reason is a stable word for why the probe failed (see package probe); Message says
+	// it to an operator, naming what was contacted but never a secret. Both are empty
+	// when OK.
+	Reason  string    `json:"reason,omitempty"`
+	Message string    `json:"message,omitempty"`
 	Checked time.Time `json:"checked"`
+}
+
+// Prober is implemented by authenticators whose provider is probed like an origin (a
+// login authenticator's OpenID provider): ProbeAll calls Probe each round, and Ready
+// requires one success, as for origins. Errors should be *probe.Error.
+type Prober interface {
+	Probe(ctx context.Context) error
 }
 
 // Cache returns the cache Store, or nil when nothing is cached.
@@ -197,7 +218,8 @@ func (s *State) Client(r *http.Request) (netip.Addr, string) { return s.proxies.
 // Match returns the route for a cleaned path.
 func (s *State) Match(path string) (*Route, bool) { return s.routes.Match(path) }
 
-// ProbeAll probes every origin concurrently and records the results.
+// ProbeAll probes every origin and every Prober authenticator concurrently and records
+// the results.
 func (s *State) ProbeAll(ctx context.Context, log *slog.Logger) {
 	var wg sync.WaitGroup
 	for name, o := range s.origins {
@@ -206,17 +228,56 @@ func (s *State) ProbeAll(ctx context.Context, log *slog.Logger) {
 			s.mu.Lock()
 			defer s.mu.Unlock()
 			prev := s.probes[name]
-			res := ProbeResult{OK: err == nil, Ever: prev.Ever || err == nil, Checked: time.Now()}
+			s.probes[name] = probeResult(prev, err)
 			if err != nil {
-				res.Error = publicProbeError(err)
-				log.Warn("origin probe failed", "origin", name, "error", err)
+				log.Warn("origin probe failed", "origin", name, "reason", s.probes[name].Reason, "error", err)
 			} else if !prev.OK {
 				log.Info("origin ready", "origin", name)
 			}
-			s.probes[name] = res
+		})
+	}
+	seen := map[policy.Authenticator]bool{}
+	for _, a := range s.auths {
+		p, ok := a.(Prober)
+		if !ok || seen[a] {
+			continue
+		}
+		seen[a] = true
+		wg.Go(func() {
+			err := p.Probe(ctx)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.authProbes == nil {
+				s.authProbes = map[policy.Authenticator]ProbeResult{}
+			}
+			prev := s.authProbes[a]
+			s.authProbes[a] = probeResult(prev, err)
+			if err != nil {
+				log.Warn("authenticator probe failed", "authenticator", a.Name(), "reason", s.authProbes[a].Reason, "error", err)
+			} else if !prev.OK {
+				log.Info("authenticator ready", "authenticator", a.Name())
+			}
 		})
 	}
 	wg.Wait()
+}
+
+// notProbed gives a result that no probe has filled yet its reason.
+func notProbed(r ProbeResult) ProbeResult {
+	if r.Checked.IsZero() {
+		r.Reason, r.Message = probe.NotLoaded, "not probed yet"
+	}
+	return r
+}
+
+// probeResult records a probe's outcome after prev.
+func probeResult(prev ProbeResult, err error) ProbeResult {
+	res := ProbeResult{OK: err == nil, Ever: prev.Ever || err == nil, Checked: time.Now()}
+	if err != nil {
+		res.Error = publicProbeError(err)
+		res.Reason, res.Message = probe.Describe(err, res.Error)
+	}
+	return res
 }
 
 // Ready reports whether every origin has answered a probe at least once and every
@@ -227,13 +288,20 @@ func (s *State) Ready() (bool, map[string]ProbeResult) {
 	out := make(map[string]ProbeResult, len(s.origins))
 	ready := true
 	for name := range s.origins {
-		r := s.probes[name]
+		r := notProbed(s.probes[name])
 		out[name] = r
 		ready = ready && r.Ever
 	}
+	authProbes := maps.Clone(s.authProbes)
 	s.mu.Unlock()
 	for _, rt := range s.routes.Values() {
 		for _, a := range rt.Policy.Authenticators {
+			if _, ok := a.(Prober); ok {
+				r := notProbed(authProbes[a])
+				out["auth:"+rt.Name+"/"+a.Name()] = r
+				ready = ready && r.Ever
+				continue
+			}
 			rd, ok := a.(policy.Readier)
 			if !ok {
 				continue
@@ -241,6 +309,10 @@ func (s *State) Ready() (bool, map[string]ProbeResult) {
 			r := ProbeResult{OK: true, Ever: true, Checked: time.Now()}
 			if err := rd.Ready(); err != nil {
 				r = ProbeResult{Error: err.Error(), Checked: time.Now()}
+				r.Reason, r.Message = probe.NotLoaded, err.Error()
+				if pe, ok := probe.Of(err); ok {
+					r.Reason, r.Message = pe.Reason, pe.Message
+				}
 				ready = false
 			}
 			out["auth:"+rt.Name+"/"+a.Name()] = r
@@ -249,8 +321,9 @@ func (s *State) Ready() (bool, map[string]ProbeResult) {
 	return ready, out
 }
 
-// publicProbeError keeps readiness output free of endpoints and SDK detail; the full
-// error is logged by the caller.
+// publicProbeError is the coarse "error" of a failed probe, as it was before probes had
+// reasons (kept for what reads it); free of endpoints and SDK detail. Reason and
+// Message say more.
 func publicProbeError(err error) string {
 	switch {
 	case errors.Is(err, origin.ErrTimeout):
