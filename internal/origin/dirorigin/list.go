@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 )
@@ -22,8 +23,9 @@ import (
 // the root and never followed into folders (a link to a parent would loop); files
 // being written (see Put) are left out. The token is the last entry of the page (a key
 // or a common prefix), used as the start of the next.
-func (d *Dir) List(ctx context.Context, prefix string, opt origin.ListOptions) (origin.ListPage, error) {
-	opt, err := origin.CheckListOptions(opt)
+func (d *Dir) List(ctx context.Context, prefix string, opt origin.ListOptions) (_ origin.ListPage, err error) {
+	defer d.observe("List", time.Now(), &err)
+	opt, err = origin.CheckListOptions(opt)
 	if err != nil {
 		return origin.ListPage{}, err
 	}

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 )
@@ -37,7 +38,8 @@ const tempPrefix = ".gatehouse-put-"
 // reaches outside it. The file system must support hard links for create-only writes.
 // Content type, metadata and the other stored headers are not kept (see
 // origin.PutOptions).
-func (d *Dir) Put(ctx context.Context, key string, body io.Reader, opt origin.PutOptions) (origin.Info, error) {
+func (d *Dir) Put(ctx context.Context, key string, body io.Reader, opt origin.PutOptions) (_ origin.Info, err error) {
+	defer d.observe("Put", time.Now(), &err)
 	if err := checkWriteKey(key); err != nil {
 		return origin.Info{}, err
 	}
@@ -150,7 +152,8 @@ func (d *Dir) syncDir(dir string) {
 // no folders, so a prefix disappears with its last key; a folder origin behaves the same
 // in listings), stopping at a symbolic link. A key with no file (or naming a folder)
 // succeeds: there is no object.
-func (d *Dir) Delete(_ context.Context, key string) error {
+func (d *Dir) Delete(_ context.Context, key string) (err error) {
+	defer d.observe("Delete", time.Now(), &err)
 	if err := checkWriteKey(key); err != nil {
 		return err
 	}
