@@ -79,6 +79,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *Stat
 	if len(b.errs) > 0 {
 		return nil, b.errs
 	}
+	if prev != nil && prev.metrics != nil {
+		b.st.Instrument(prev.metrics.m) // a reload counts on in the same series
+	}
 	return b.st, nil
 }
 

@@ -104,11 +104,12 @@ func (p *Plan) list(prefix string, h http.Header) *Plan {
 func serveList(ctx context.Context, w *httpx.Recorder, r *http.Request, st *State, p *Plan, e *entry) error {
 	if p.Key != "" {
 		e.key = p.Key
-		err := fetch(ctx, w, r, p)
+		err := fetch(ctx, w, r, p, &e.served)
 		if !errors.Is(err, origin.ErrNotFound) || w.Started() {
 			return err
 		}
 		w.Header().Del("X-Cache") // what follows is not from the cache
+		e.served = origin.Served{}
 	}
 	e.key = p.Prefix
 	after, err := parseListQuery(r.URL.RawQuery, p.Route, p.Prefix)

@@ -18,8 +18,8 @@ import (
 // same call, with the route's variant and coding in base; If-Range is honoured by asking
 // for the range only if the entity tag still matches, and for the whole object otherwise.
 func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, base origin.HeadOptions, oh objectHeaders) error {
-	var served origin.Served
-	base.Cond, base.Served = origin.ConditionsFrom(r.Header), &served
+	served := servedOf(&base)
+	base.Cond = origin.ConditionsFrom(r.Header)
 	opt := origin.GetOptions{HeadOptions: base, Range: origin.ParseRange(r.Header.Get("Range"))}
 	if v := r.Header.Get("If-Range"); v != "" && opt.Range != nil {
 		full := opt
@@ -37,30 +37,39 @@ func serveGet(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.
 			if errors.Is(err, origin.ErrPreconditionFailed) {
 				obj, err = o.Get(ctx, key, full) // changed since: send it all
 			}
-			return respond(w, r, obj, served, err, oh)
+			return respond(w, r, obj, *served, err, oh)
 		}
 	}
 	obj, err := o.Get(ctx, key, opt)
-	return respond(w, r, obj, served, err, oh)
+	return respond(w, r, obj, *served, err, oh)
 }
 
 // serveHead answers HEAD from the origin's metadata; Range is ignored (allowed by RFC
 // 9110), so HEAD never opens a body.
 func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin.Origin, key string, base origin.HeadOptions, oh objectHeaders) error {
-	var served origin.Served
-	base.Cond, base.Served = origin.ConditionsFrom(r.Header), &served
+	served := servedOf(&base)
+	base.Cond = origin.ConditionsFrom(r.Header)
 	info, err := o.Head(ctx, key, base)
 	if err != nil {
-		return respond(w, r, nil, served, err, oh)
+		return respond(w, r, nil, *served, err, oh)
 	}
 	setObjectHeaders(w.Header(), info)
-	setCacheHeaders(w.Header(), served)
+	setCacheHeaders(w.Header(), *served)
 	oh.apply(w.Header(), info)
 	if info.Size >= 0 { // unknown for a compressed variant not made yet
 		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// servedOf returns where a cache reports how it answered: the caller's opt.Served (the
+// handler's, for metrics), or a new one set there.
+func servedOf(opt *origin.HeadOptions) *origin.Served {
+	if opt.Served == nil {
+		opt.Served = new(origin.Served)
+	}
+	return opt.Served
 }
 
 // respond writes the origin's answer: obj, or the 304 or error in err; served is how a

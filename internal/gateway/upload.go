@@ -94,6 +94,7 @@ func (h *Handler) serveUpload(w *httpx.Recorder, r *http.Request, p *Plan, e *en
 		w.Header()[k] = v
 	}
 	d, err := p.Upload.Serve(w, r, preq, p.Sub)
+	p.Route.metrics.Auth(d.Steps) // verdicts count under the route, the call under "_upload"
 	e.cause = err
 	e.decision, e.reason, e.identity = "deny", d.Reason, d.Identity
 	if d.Allow {

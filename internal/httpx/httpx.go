@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Error is a failure with the status the client sees and the cause only the log sees.
@@ -51,12 +52,14 @@ type Recorder struct {
 	http.ResponseWriter
 	Status int
 	Bytes  int64
+	// HeaderAt is when the status line was written (time to first byte); zero before.
+	HeaderAt time.Time
 }
 
 // WriteHeader records the status.
 func (r *Recorder) WriteHeader(code int) {
 	if r.Status == 0 {
-		r.Status = code
+		r.Status, r.HeaderAt = code, time.Now()
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -64,7 +67,7 @@ func (r *Recorder) WriteHeader(code int) {
 // Write records the bytes written.
 func (r *Recorder) Write(p []byte) (int, error) {
 	if r.Status == 0 {
-		r.Status = http.StatusOK
+		r.Status, r.HeaderAt = http.StatusOK, time.Now()
 	}
 	n, err := r.ResponseWriter.Write(p)
 	r.Bytes += int64(n)

@@ -7,9 +7,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 )
 
 // InvalidateRequest is the body of POST /cache/invalidate.
@@ -33,10 +35,7 @@ func invalidate(w http.ResponseWriter, r *http.Request, h *gateway.Handler, toke
 		http.Error(w, "invalidation is disabled: set admin.token", http.StatusNotFound)
 		return
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	if !bearer(w, r, token) {
 		return
 	}
 	var req InvalidateRequest
@@ -62,4 +61,49 @@ func invalidate(w http.ResponseWriter, r *http.Request, h *gateway.Handler, toke
 	log.Info("cache invalidated", "paths", len(req.Paths), "removed", out.Removed, "client", r.RemoteAddr)
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
+}
+
+// bearer reports whether r carries token as its bearer token (compared in constant
+// time); if not, it has answered 401.
+func bearer(w http.ResponseWriter, r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return false
+	}
+	return true
+}
+
+// handlePprof serves Go's profiles under /debug/pprof/ behind admin.token as a bearer
+// token; without a token they are not served (404). They show the program's internals
+// (command line, stacks, heap by allocation site), hence the token even on the admin
+// listener.
+func handlePprof(mux *http.ServeMux, token string) {
+	guard := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if token == "" {
+				http.Error(w, "profiling is disabled: set admin.token", http.StatusNotFound)
+				return
+			}
+			if bearer(w, r, token) {
+				h(w, r)
+			}
+		}
+	}
+	mux.HandleFunc("/debug/pprof/", guard(pprof.Index)) // and the named profiles: heap, goroutine, allocs...
+	mux.HandleFunc("/debug/pprof/cmdline", guard(pprof.Cmdline))
+	mux.HandleFunc("/debug/pprof/profile", guard(pprof.Profile))
+	mux.HandleFunc("/debug/pprof/symbol", guard(pprof.Symbol))
+	mux.HandleFunc("/debug/pprof/trace", guard(pprof.Trace))
+}
+
+// metrics lists the served certificates for metrics.SetCertificates.
+func (c *certificates) metrics() []metrics.Certificate {
+	infos := c.Certificates()
+	out := make([]metrics.Certificate, len(infos))
+	for i, ci := range infos {
+		out[i] = metrics.Certificate{Name: ci.Name, NotAfter: ci.NotAfter}
+	}
+	return out
 }
