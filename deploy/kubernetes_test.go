@@ -204,3 +204,40 @@ func TestKubernetesManifests(t *testing.T) {
 		t.Errorf("minAvailable %v with %v replicas: a drain could never evict one", m.pdb.Spec.MinAvailable, m.deploy.Spec.Replicas)
 	}
 }
+
+// TestRegression_ConfigMapInternalRouteBehindIngress: the ConfigMap's IP-guarded route
+// allowed 10.0.0.0/8 with no trusted proxies, so behind an in-cluster ingress (a peer
+// inside 10/8) every internet client was let in. Through the ingress, the client is the
+// address the ingress forwards; the ingress's own address opens nothing.
+func TestRegression_ConfigMapInternalRouteBehindIngress(t *testing.T) {
+	m := loadManifests(t)
+	file := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	if err := os.WriteFile(file, []byte(m.config.Data["gatehouse.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE") // explain builds the S3 origin; it never calls it
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "example")
+	explain := func(peer, forwarded string) int {
+		var stdout, stderr bytes.Buffer
+		args := []string{"explain", "--config", file, "/internal/report.txt", "--client-ip", peer}
+		if forwarded != "" {
+			args = append(args, "-H", "X-Forwarded-For: "+forwarded)
+		}
+		code := cli.Main(context.Background(), args, cli.IO{Stdin: strings.NewReader(""), Stdout: &stdout, Stderr: &stderr})
+		t.Logf("peer %s, X-Forwarded-For %q: exit %d\n%s%s", peer, forwarded, code, stdout.String(), stderr.String())
+		return code
+	}
+	for _, c := range []struct {
+		peer, forwarded string
+		want            int
+	}{
+		{"10.244.1.7", "203.0.113.7", 2}, // an internet client through the ingress
+		{"10.244.1.7", "", 2},            // the ingress itself, or a pod
+		{"10.244.1.7", "192.0.2.10", 0},  // the office, through the ingress
+		{"203.0.113.7", "192.0.2.10", 2}, // a forged header from outside the cluster
+	} {
+		if got := explain(c.peer, c.forwarded); got != c.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: exit %d, want %d", c.peer, c.forwarded, got, c.want)
+		}
+	}
+}
