@@ -78,10 +78,11 @@ func bearer(w http.ResponseWriter, r *http.Request, token string) bool {
 // handlePprof serves Go's profiles under /debug/pprof/ behind admin.token as a bearer
 // token; without a token they are not served (404). They show the program's internals
 // (command line, stacks, heap by allocation site), hence the token even on the admin
-// listener.
-func handlePprof(mux *http.ServeMux, token string) {
+// listener. token is called on each request: the serving configuration's admin.token.
+func handlePprof(mux *http.ServeMux, token func() string) {
 	guard := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
+			token := token()
 			if token == "" {
 				http.Error(w, "profiling is disabled: set admin.token", http.StatusNotFound)
 				return

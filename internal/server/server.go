@@ -18,6 +18,7 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"strings"
 	"syscall"
 	"time"
 
@@ -116,7 +117,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 		adminAddr = adm.Addr().String()
-		servers = append(servers, &http.Server{Handler: adminMux(h, m, cfg.Admin.Token, o.Log), ReadHeaderTimeout: 5 * time.Second})
+		servers = append(servers, &http.Server{Handler: adminMux(h, m, o.Log), ReadHeaderTimeout: 5 * time.Second})
 	}
 
 	var acmeHTTP net.Listener // server.tls.acme.http_listen
@@ -238,8 +239,8 @@ func reload(ctx context.Context, h *gateway.Handler, o Options, certs *certifica
 		certs.reloaded(st)
 	}
 	applyMemoryLimit(o.Log, old.Config, cfg)
-	if restartOnly(old.Config, cfg) {
-		o.Log.Warn("server.listen, server.tls (turning it on or off, or its acme settings), server timeouts, server.max_connections, admin, log and tracing settings changed: they take effect on restart only")
+	if changed := restartOnlyChanges(old.Config, cfg); len(changed) > 0 {
+		o.Log.Warn(strings.Join(changed, ", ")+" changed: these settings take effect on restart only", "settings", changed)
 	}
 	o.Log.Info("configuration reloaded", "routes", len(cfg.Routes), "origins", len(cfg.Origins))
 	// Requests that started on the old State may still be streaming from it.
@@ -251,12 +252,32 @@ func reload(ctx context.Context, h *gateway.Handler, o Options, certs *certifica
 }
 
 // restartOnly reports whether settings read only at start differ between a and b.
-func restartOnly(a, b *config.Config) bool {
+func restartOnly(a, b *config.Config) bool { return len(restartOnlyChanges(a, b)) > 0 }
+
+// restartOnlyChanges lists the field paths of the settings read only at start that
+// differ between a and b, in file order. admin.token is not one of them: the admin
+// endpoints read the serving State's token on every request.
+func restartOnlyChanges(a, b *config.Config) []string {
 	sa, sb := a.Server, b.Server
-	return sa.Listen != sb.Listen || tlsRestartOnly(sa.TLS, sb.TLS) ||
-		sa.ReadHeaderTimeout != sb.ReadHeaderTimeout || sa.IdleTimeout != sb.IdleTimeout ||
-		sa.ShutdownTimeout != sb.ShutdownTimeout || sa.MaxConnections != sb.MaxConnections ||
-		a.Admin != b.Admin || a.Log != b.Log || !reflect.DeepEqual(a.Tracing, b.Tracing)
+	var out []string
+	add := func(changed bool, path string) {
+		if changed {
+			out = append(out, path)
+		}
+	}
+	add(sa.Listen != sb.Listen, "server.listen")
+	add((sa.TLS == nil) != (sb.TLS == nil), "server.tls")
+	add(sa.TLS != nil && sb.TLS != nil && tlsRestartOnly(sa.TLS, sb.TLS), "server.tls.acme")
+	add(sa.ReadHeaderTimeout != sb.ReadHeaderTimeout, "server.read_header_timeout")
+	add(sa.IdleTimeout != sb.IdleTimeout, "server.idle_timeout")
+	add(sa.ShutdownTimeout != sb.ShutdownTimeout, "server.shutdown_timeout")
+	add(sa.MaxConnections != sb.MaxConnections, "server.max_connections")
+	add(a.Admin.Listen != b.Admin.Listen, "admin.listen")
+	add(a.Log.Level != b.Log.Level, "log.level")
+	add(a.Log.Format != b.Log.Format, "log.format")
+	add(a.Log.Access != b.Log.Access, "log.access")
+	add(!reflect.DeepEqual(a.Tracing, b.Tracing), "tracing")
+	return out
 }
 
 func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger, probed func()) {
@@ -277,12 +298,16 @@ func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger, probed
 	}
 }
 
-func adminMux(h *gateway.Handler, m *metrics.Metrics, token string, log *slog.Logger) http.Handler {
+// adminMux serves the admin listener. The endpoints behind admin.token read it from the
+// State serving at the time of each request, so a reload that changes or removes the
+// token applies at once: the old token stops working when the new State is swapped in.
+func adminMux(h *gateway.Handler, m *metrics.Metrics, log *slog.Logger) http.Handler {
+	token := func() string { return h.State().Config.Admin.Token }
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	handlePprof(mux, token)
 	mux.HandleFunc("POST /cache/invalidate", func(w http.ResponseWriter, r *http.Request) {
-		invalidate(w, r, h, token, log)
+		invalidate(w, r, h, token(), log)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
