@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -254,10 +255,17 @@ func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, star
 	h.access.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }
 
+// truncate shortens s to at most 512 bytes (then marked "..."), cutting before a
+// character rather than through one: the path goes into JSON log lines and into trace
+// attributes, which must be valid UTF-8 (TestRegression_TruncatedPathSplitsCharacter).
 func truncate(s string) string {
 	const max = 512
-	if len(s) > max {
-		return s[:max] + "..."
+	if len(s) <= max {
+		return s
 	}
-	return s
+	i := max
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "..."
 }

@@ -10,7 +10,9 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -253,7 +255,7 @@ func anyValue(v attribute.Value) []byte {
 		b = protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRING:
 		b = protowire.AppendTag(b, 1, protowire.BytesType)
-		b = protowire.AppendString(b, v.AsString())
+		b = protowire.AppendString(b, validUTF8(v.AsString()))
 	case attribute.STRINGSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.BOOLSLICE, attribute.SLICE:
 		var arr []byte
 		for _, s := range sliceValues(v) {
@@ -323,7 +325,17 @@ func appendString(b []byte, num protowire.Number, v string) []byte {
 		return b
 	}
 	b = protowire.AppendTag(b, num, protowire.BytesType)
-	return protowire.AppendString(b, v)
+	return protowire.AppendString(b, validUTF8(v))
+}
+
+// validUTF8 returns v with each run of invalid bytes replaced by U+FFFD. Protobuf string
+// fields must be valid UTF-8, and a strict decoder refuses the whole batch when one is
+// not; attribute values can hold what a client sent.
+func validUTF8(v string) string {
+	if utf8.ValidString(v) {
+		return v
+	}
+	return strings.ToValidUTF8(v, "\uFFFD")
 }
 
 func appendVarint(b []byte, num protowire.Number, v uint64) []byte {
