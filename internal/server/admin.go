@@ -64,10 +64,12 @@ func invalidate(w http.ResponseWriter, r *http.Request, h *gateway.Handler, toke
 }
 
 // bearer reports whether r carries token as its bearer token (compared in constant
-// time); if not, it has answered 401.
+// time); if not, it has answered 401. The scheme's name is matched in any case, as
+// RFC 9110 section 11.1 says of authentication schemes ("bearer", "BEARER").
 func bearer(w http.ResponseWriter, r *http.Request, token string) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	got = strings.TrimLeft(got, " ") // 1*SP after the scheme
+	if !ok || !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse-admin"`)
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return false

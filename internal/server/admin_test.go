@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -124,5 +125,36 @@ func TestRestartOnlyChanges(t *testing.T) {
 	b.Server.TLS = &config.TLS{ACME: &config.ACME{Domains: []string{"b.example"}}}
 	if got := restartOnlyChanges(a, b); !slices.Equal(got, []string{"server.tls.acme"}) {
 		t.Errorf("acme change: got %q", got)
+	}
+}
+
+// TestRegression_BearerSchemeCase: the admin bearer check wanted "Bearer " exactly, so
+// "Authorization: bearer TOKEN" got 401 although authentication schemes are
+// case-insensitive (RFC 9110 section 11.1). Any case is accepted now; the token itself
+// still has to match exactly.
+func TestRegression_BearerSchemeCase(t *testing.T) {
+	const token = "case-token-0123456789"
+	for _, tc := range []struct {
+		auth string
+		want bool
+	}{
+		{"Bearer " + token, true},
+		{"bearer " + token, true},
+		{"BEARER " + token, true},
+		{"bEaReR  " + token, true},
+		{"Bearer " + strings.ToUpper(token), false},
+		{"Basic " + token, false},
+		{"Bearer", false},
+		{"Bearer" + token, false},
+		{"", false},
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest("GET", "/debug/pprof/cmdline", nil)
+		if tc.auth != "" {
+			r.Header.Set("Authorization", tc.auth)
+		}
+		if got := bearer(w, r, token); got != tc.want || (!got && w.Code != 401) {
+			t.Errorf("%q: %v (status %d), want %v", tc.auth, got, w.Code, tc.want)
+		}
 	}
 }
