@@ -208,7 +208,9 @@ func (c *certificates) obtain(ctx context.Context) {
 // other host, so the listener is no open redirect). httpsPort is the public listener's
 // port, added to the redirect unless it is 443.
 func (c *certificates) httpHandler(httpsPort string) http.Handler {
-	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// known reports whether r names a configured domain; if not, it has answered 400
+	// (without echoing the host).
+	known := func(w http.ResponseWriter, r *http.Request) (string, bool) {
 		host := r.Host
 		if h, _, err := net.SplitHostPort(host); err == nil {
 			host = h
@@ -217,6 +219,13 @@ func (c *certificates) httpHandler(httpsPort string) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		if !c.domains[host] {
 			http.Error(w, "400 Bad Request: unknown host, use https", http.StatusBadRequest)
+			return "", false
+		}
+		return host, true
+	}
+	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, ok := known(w, r)
+		if !ok {
 			return
 		}
 		if httpsPort != "443" {
@@ -229,6 +238,13 @@ func (c *certificates) httpHandler(httpsPort string) http.Handler {
 	}
 	challenges := c.acme.HTTPHandler(redirect)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// autocert would answer a challenge path for another host 403 with the host
+		// quoted in its error: such a request gets the same 400 as any other path.
+		if strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
+			if _, ok := known(w, r); !ok {
+				return
+			}
+		}
 		// autocert checks the Host header against the domains as it is; a CA
 		// validating on a port other than 80 (pebble) names the port there.
 		if h, _, err := net.SplitHostPort(r.Host); err == nil {
