@@ -71,6 +71,26 @@ func TestExitStatuses(t *testing.T) {
 	}
 }
 
+// TestRegression_ServeListenPortRange: `serve --listen :99999` passed the flag check and
+// failed when binding, exit 1, while a --listen that cannot be right is a usage error
+// (64, which the systemd unit does not restart on). The port is checked with the flags
+// now, for --admin too.
+func TestRegression_ServeListenPortRange(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "g.yaml", goodConfig(t.TempDir(), "127.0.0.1:8080"))
+	for _, args := range [][]string{
+		{"--listen", ":99999"},
+		{"--listen", "127.0.0.1:65536"},
+		{"--listen", "127.0.0.1:-1"},
+		{"--admin", "127.0.0.1:99999"},
+		{"--admin", "127.0.0.1:no-such-service"},
+	} {
+		r := run(t, append([]string{"serve", "--config", cfg}, args...)...)
+		if r.code != cli.ExitUsage || !strings.Contains(r.stderr, args[0]+": port") || !strings.Contains(r.stderr, "--help") {
+			t.Errorf("serve %v: exit %d, stderr %q; want %d naming %s", args, r.code, r.stderr, cli.ExitUsage, args[0])
+		}
+	}
+}
+
 // TestServeListenFlags: --listen and --admin replace server.listen and admin.listen,
 // so a file whose ports are taken still serves.
 func TestServeListenFlags(t *testing.T) {

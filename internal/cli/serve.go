@@ -59,14 +59,19 @@ listener off.`,
 	return cmd
 }
 
-// checkAddrs refuses a --listen or --admin that is not host:port.
+// checkAddrs refuses a --listen or --admin that is not host:port with a port a TCP
+// listener can take (0 to 65535, or a service name such as http).
 func (f *serveFlags) checkAddrs(cmd *cobra.Command) error {
 	for _, fl := range []struct{ name, addr string }{{"listen", f.listen}, {"admin", f.admin}} {
 		if !cmd.Flags().Changed(fl.name) || (fl.name == "admin" && fl.addr == "") {
 			continue
 		}
-		if _, port, err := net.SplitHostPort(fl.addr); err != nil || port == "" {
+		_, port, err := net.SplitHostPort(fl.addr)
+		if err != nil || port == "" {
 			return usagef(cmd, "--%s: want host:port such as 127.0.0.1:8080, got %q", fl.name, fl.addr)
+		}
+		if _, err := net.LookupPort("tcp", port); err != nil {
+			return usagef(cmd, "--%s: port %q is not a port number from 0 to 65535", fl.name, port)
 		}
 	}
 	return nil
