@@ -42,8 +42,9 @@ func (m *Metrics) Origin(name string) origin.Observer {
 	return o
 }
 
-// ObserveCall implements origin.Observer. The status label is the HTTP status, or
-// "error" when the origin did not answer.
+// ObserveCall implements origin.Observer. The status label is the HTTP status,
+// "canceled" when the caller gave up first (origin.StatusCanceled), or "error" when the
+// origin did not answer.
 func (o *originObserver) ObserveCall(op string, status int, d time.Duration) {
 	k := originKey{op, status}
 	o.mu.RLock()
@@ -56,6 +57,8 @@ func (o *originObserver) ObserveCall(op string, status int, d time.Duration) {
 			label := "error"
 			if status > 0 {
 				label = strconv.Itoa(status)
+			} else if status == origin.StatusCanceled {
+				label = "canceled"
 			}
 			c = o.m.originCalls.WithLabelValues(o.name, op, label)
 			o.calls[k] = c

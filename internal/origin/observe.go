@@ -1,6 +1,7 @@
 package origin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -12,9 +13,10 @@ import (
 type Observer interface {
 	// ObserveCall records one call: op names the operation ("GetObject", "PutObject";
 	// "Get", "Put" for a folder), status is the HTTP status the backend answered (for a
-	// folder, the status its answer stands for: 200, 304, 404, 412, 416, 500), 0 when no
-	// answer came (a connection refused, a timeout), and d how long the call took until
-	// its answer began (the response headers; a body is then streamed).
+	// folder, the status its answer stands for: see StatusOf), 0 when no answer came (a
+	// connection refused, a timeout), StatusCanceled when the caller gave up first, and
+	// d how long the call took until its answer began (the response headers; a body is
+	// then streamed).
 	ObserveCall(op string, status int, d time.Duration)
 }
 
@@ -24,8 +26,18 @@ type Observable interface {
 	SetObserver(Observer)
 }
 
+// StatusCanceled is the status of a call that ended because its caller's context was
+// canceled before the backend answered (typically a client that went away while a slow
+// origin was still working): not a failure of the origin, so it is kept apart from 0
+// and 5xx. Metrics label it "canceled".
+const StatusCanceled = -1
+
 // StatusOf is the HTTP status an origin error stands for, for an origin whose backend
-// speaks no HTTP (a folder): 200 for nil, 304, 404, 412, 416, and 500 for anything else.
+// speaks no HTTP (a folder): 200 for nil; 304, 404, 412 (ErrExists too), 416; what the
+// client sent and the origin refused: 400 (ErrBadRequest, ErrChecksum,
+// ErrSizeMismatch), 409 (ErrKeyConflict), 413 (ErrTooLarge), 414 (ErrKeyTooLong), 431
+// (ErrHeaderTooLarge); StatusCanceled for the caller's context.Canceled; and 500 for
+// anything else. The HTTP statuses are those the gateway answers the client with.
 func StatusOf(err error) int {
 	switch {
 	case err == nil:
@@ -38,6 +50,18 @@ func StatusOf(err error) int {
 		return http.StatusPreconditionFailed
 	case errors.Is(err, ErrRangeNotSatisfiable):
 		return http.StatusRequestedRangeNotSatisfiable
+	case errors.Is(err, ErrBadRequest), errors.Is(err, ErrChecksum), errors.Is(err, ErrSizeMismatch):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrKeyConflict):
+		return http.StatusConflict
+	case errors.Is(err, ErrTooLarge):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, ErrKeyTooLong):
+		return http.StatusRequestURITooLong
+	case errors.Is(err, ErrHeaderTooLarge):
+		return http.StatusRequestHeaderFieldsTooLarge
+	case errors.Is(err, context.Canceled):
+		return StatusCanceled
 	}
 	return http.StatusInternalServerError
 }

@@ -33,7 +33,14 @@ func (b *Bucket) addObserveMiddleware(stack *middleware.Stack) error {
 	return stack.Deserialize.Add(observeCall{b}, middleware.Before)
 }
 
-// observeCall times one attempt until its response headers are read.
+// errNoHeaders is the cause Bucket.get cancels a GetObject's context with when S3 sent
+// no response headers within the timeout: the origin's slowness, not the caller leaving.
+var errNoHeaders = errors.New("no response headers within the origin timeout")
+
+// observeCall times one attempt until its response headers are read. An attempt that
+// got no answer because the caller's context was canceled (a client that went away) is
+// reported as origin.StatusCanceled, not as a failure of S3; one that the bucket's own
+// timeout ended (errNoHeaders, or a deadline) stays a failure (status 0).
 type observeCall struct{ b *Bucket }
 
 func (observeCall) ID() string { return "GatehouseObserveCall" }
@@ -52,6 +59,9 @@ func (m observeCall) HandleDeserialize(ctx context.Context, in middleware.Deseri
 		status = resp.StatusCode
 	} else if re := (*smithyhttp.ResponseError)(nil); errors.As(err, &re) {
 		status = re.HTTPStatusCode()
+	}
+	if status == 0 && err != nil && errors.Is(ctx.Err(), context.Canceled) && !errors.Is(context.Cause(ctx), errNoHeaders) {
+		status = origin.StatusCanceled
 	}
 	(*o).ObserveCall(awsmiddleware.GetOperationName(ctx), status, time.Since(start))
 	return out, md, err

@@ -160,8 +160,9 @@ func (b *Bucket) Get(ctx context.Context, key string, opt origin.GetOptions) (*o
 // get sends one GetObject with the remote preconditions and evaluates local (nil: none)
 // on its answer, closing the body unread when they do not hold.
 func (b *Bucket) get(ctx context.Context, key string, rng *origin.ByteRange, remote origin.Conditions, local *origin.Conditions) (*origin.Object, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	timer := time.AfterFunc(b.timeout, cancel)
+	ctx, cancelCause := context.WithCancelCause(ctx)
+	cancel := func() { cancelCause(nil) }
+	timer := time.AfterFunc(b.timeout, func() { cancelCause(errNoHeaders) })
 	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key}
 	if rng != nil {
 		in.Range = aws.String(rng.Header())
