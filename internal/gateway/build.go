@@ -125,6 +125,13 @@ func (b *builder) buildTLS() {
 		return
 	}
 	if t.ACME != nil {
+		// ACME settings are read at start only, so a reload (prev set) does not check
+		// the folder again.
+		if b.prev == nil {
+			if err := checkACMEStorage(t.ACME.Storage); err != nil {
+				b.errorf("server.tls.acme.storage", "%v", err)
+			}
+		}
 		if f := t.ACME.CAFile; f != "" {
 			if pem, err := os.ReadFile(f); err != nil {
 				b.errorf("server.tls.acme.ca_file", "%v", err)

@@ -90,7 +90,7 @@ func Run(ctx context.Context, o Options) error {
 		if certs, err = newCertificates(cfg.Server.TLS, st, o.Log); err != nil {
 			raw.Close()
 			st.Close()
-			return err
+			return asConfigError(cfg, err)
 		}
 		srv.TLSConfig = certs.tlsConfig() // h2, http/1.1 (and acme-tls/1 for tls-alpn-01)
 		m.SetCertificates(certs.metrics)

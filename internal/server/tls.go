@@ -66,7 +66,7 @@ func newCertificates(t *config.TLS, st *gateway.State, log *slog.Logger) (*certi
 	}
 	a := t.ACME
 	if err := os.MkdirAll(a.Storage, 0o700); err != nil {
-		return nil, fmt.Errorf("server.tls.acme.storage: %w", err)
+		return nil, &settingError{Path: "server.tls.acme.storage", Err: err}
 	}
 	if fi, err := os.Stat(a.Storage); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		log.Warn("server.tls.acme.storage holds private keys but others may read it: chmod 700 it",
@@ -76,11 +76,11 @@ func newCertificates(t *config.TLS, st *gateway.State, log *slog.Logger) (*certi
 	if a.CAFile != "" {
 		bundle, err := os.ReadFile(a.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("server.tls.acme.ca_file: %w", err)
+			return nil, &settingError{Path: "server.tls.acme.ca_file", Err: err}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(bundle) {
-			return nil, fmt.Errorf("server.tls.acme.ca_file: %s holds no PEM certificate", a.CAFile)
+			return nil, &settingError{Path: "server.tls.acme.ca_file", Err: fmt.Errorf("%s holds no PEM certificate", a.CAFile)}
 		}
 		transport.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
@@ -109,6 +109,28 @@ func newCertificates(t *config.TLS, st *gateway.State, log *slog.Logger) (*certi
 		c.acme.ExternalAccountBinding = &acme.ExternalAccountBinding{KID: a.EAB.KeyID, Key: key}
 	}
 	return c, nil
+}
+
+// settingError is a setting that turned out unusable when serving started (after
+// check passed it: the file system changed in between). Run reports it as a
+// configuration error, with the file and line of Path, so serve exits 78 and the
+// systemd unit does not restart into the same failure.
+type settingError struct {
+	Path string
+	Err  error
+}
+
+func (e *settingError) Error() string { return e.Path + ": " + e.Err.Error() }
+func (e *settingError) Unwrap() error { return e.Err }
+
+// asConfigError turns a settingError into the config.Errors it stands for; other
+// errors are returned as they are.
+func asConfigError(cfg *config.Config, err error) error {
+	var se *settingError
+	if errors.As(err, &se) {
+		return config.Errors{cfg.Errorf(se.Path, "%v", se.Err)}
+	}
+	return err
 }
 
 // tlsConfig is the public listener's TLS configuration.

@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,5 +47,20 @@ func TestRegression_HTTP01UnknownHost(t *testing.T) {
 		if tc.code == 400 && (strings.Contains(w.Body.String(), "evil") || len(w.Body.String()) > 64) {
 			t.Errorf("%s%s: body %q echoes the host or is not short", tc.host, tc.target, w.Body.String())
 		}
+	}
+}
+
+// TestACMEStorageFailsAsConfig: a storage folder that cannot be created when serving
+// starts (check passed it; the file system changed since) is a configuration error
+// naming server.tls.acme.storage, not a failure while running.
+func TestACMEStorageFailsAsConfig(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, []byte("x"), 0o644)
+	a := &config.ACME{Domains: []string{"files.example.com"}, Storage: filepath.Join(file, "store"),
+		Directory: config.LetsEncryptDirectory, AgreeTOS: true, Challenges: []string{config.ChallengeTLSALPN01}}
+	_, err := newCertificates(&config.TLS{ACME: a}, &gateway.State{}, slog.New(slog.DiscardHandler))
+	var ce config.Errors
+	if !errors.As(asConfigError(&config.Config{}, err), &ce) || len(ce) != 1 || ce[0].Path != "server.tls.acme.storage" {
+		t.Fatalf("newCertificates: %v; want one config error for server.tls.acme.storage", err)
 	}
 }
