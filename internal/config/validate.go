@@ -261,6 +261,8 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 func validateListen(c *collector, path, addr string) {
 	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
 		c.addf(path, "want host:port such as 127.0.0.1:8080, got %q", addr)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		c.addf(path, "port %q is not a port number from 0 to 65535", port)
 	}
 }
 
