@@ -61,6 +61,7 @@ func (cfg *Config) validate(c *collector) {
 			continue
 		}
 		validateRoute(c, p, r, cfg)
+		validateRouteName(c, p, r.Name)
 		if j, dup := routeNames[r.Name]; dup {
 			c.addf(p+".name", "route name %q is already used by routes[%d]", r.Name, j)
 		} else {
