@@ -97,6 +97,9 @@ func TestRegression_AdminTokenNotReloaded(t *testing.T) {
 	}
 }
 
+// restartOnly reports whether settings read only at start differ between a and b.
+func restartOnly(a, b *config.Config) bool { return len(restartOnlyChanges(a, b)) > 0 }
+
 // TestRestartOnlyChanges: each setting read only at start is named by its field path,
 // and settings a reload applies are not named.
 func TestRestartOnlyChanges(t *testing.T) {

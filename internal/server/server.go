@@ -251,9 +251,6 @@ func reload(ctx context.Context, h *gateway.Handler, o Options, certs *certifica
 	return nil
 }
 
-// restartOnly reports whether settings read only at start differ between a and b.
-func restartOnly(a, b *config.Config) bool { return len(restartOnlyChanges(a, b)) > 0 }
-
 // restartOnlyChanges lists the field paths of the settings read only at start that
 // differ between a and b, in file order. admin.token is not one of them: the admin
 // endpoints read the serving State's token on every request.
