@@ -82,36 +82,7 @@ var needsNetwork = map[string]bool{
 // the examples read is fixed here, files they name outside the repository are replaced by
 // temporary ones, and sources that would load over the network are cut off (needsNetwork).
 func TestExplainExamples(t *testing.T) {
-	tmp := t.TempDir()
-	site := filepath.Join(tmp, "site")
-	if err := os.Mkdir(site, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	// alice:wonderland, bcrypt cost 10
-	htpasswd := writeFile(t, tmp, "htpasswd", "alice:$2a$10$AjTIRgeIz740z7wbfjVl8unpqxQ0cepcCkH4Tr6VVhq/PWqNgXmKq\n")
-	for k, v := range map[string]string{
-		"MINIO_ACCESS_KEY":      "example-access-key",
-		"MINIO_SECRET_KEY":      "example-secret-key",
-		"ASSETS_ACCESS_KEY":     "example-access-key",
-		"ASSETS_SECRET_KEY":     "example-secret-key",
-		"ASSETS_ENDPOINT":       "http://127.0.0.1:9000",
-		"GOOGLE_CLIENT_SECRET":  "example-client-secret",
-		"COGNITO_APP_CLIENT_ID": "1example23456789",
-		"APP_CLIENT_ID":         "2example34567890",
-		"SITE_ROOT":             site,
-		"GATEHOUSE_ACCESS_LOG":  "off",
-		"HTPASSWD_FILE":         htpasswd,
-		"GATEHOUSE_DEMO_ROOT":   site,
-		"GATEHOUSE_DEMO_LISTEN": "127.0.0.1:8080",
-		"GATEHOUSE_DEMO_ADMIN":  "127.0.0.1:9090",
-		// The SDK's default chain must not find this machine's profiles or ask IMDS.
-		"AWS_CONFIG_FILE":             filepath.Join(tmp, "no-aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(tmp, "no-aws-credentials"),
-		"AWS_PROFILE":                 "",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-	} {
-		t.Setenv(k, v)
-	}
+	tmp := exampleEnv(t)
 
 	configs := map[string]string{"demo": filepath.Join("..", "demo", "demo.yaml")}
 	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*.yaml"))
@@ -198,4 +169,43 @@ func loginExample(t *testing.T, path, dir string) string {
 		src = strings.ReplaceAll(src, "/etc/gatehouse/"+file, writeFile(t, dir, file, string(pem)))
 	}
 	return writeFile(t, dir, filepath.Base(path), src)
+}
+
+// exampleEnv sets the environment the example configurations read (examples/README.md
+// and each file's header): their variables, a site folder and an htpasswd file in a
+// temporary folder, which it returns. The SDK's default chain finds neither this
+// machine's profiles nor IMDS.
+func exampleEnv(t *testing.T) string {
+	t.Helper()
+	tmp := t.TempDir()
+	site := filepath.Join(tmp, "site")
+	if err := os.Mkdir(site, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// alice:wonderland, bcrypt cost 10
+	htpasswd := writeFile(t, tmp, "htpasswd", "alice:$2a$10$AjTIRgeIz740z7wbfjVl8unpqxQ0cepcCkH4Tr6VVhq/PWqNgXmKq\n")
+	for k, v := range map[string]string{
+		"MINIO_ACCESS_KEY":      "example-access-key",
+		"MINIO_SECRET_KEY":      "example-secret-key",
+		"ASSETS_ACCESS_KEY":     "example-access-key",
+		"ASSETS_SECRET_KEY":     "example-secret-key",
+		"ASSETS_ENDPOINT":       "http://127.0.0.1:9000",
+		"GOOGLE_CLIENT_SECRET":  "example-client-secret",
+		"COGNITO_APP_CLIENT_ID": "1example23456789",
+		"APP_CLIENT_ID":         "2example34567890",
+		"SITE_ROOT":             site,
+		"GATEHOUSE_ACCESS_LOG":  "off",
+		"HTPASSWD_FILE":         htpasswd,
+		"GATEHOUSE_DEMO_ROOT":   site,
+		"GATEHOUSE_DEMO_LISTEN": "127.0.0.1:8080",
+		"GATEHOUSE_DEMO_ADMIN":  "127.0.0.1:9090",
+		// The SDK's default chain must not find this machine's profiles or ask IMDS.
+		"AWS_CONFIG_FILE":             filepath.Join(tmp, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(tmp, "no-aws-credentials"),
+		"AWS_PROFILE":                 "",
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	} {
+		t.Setenv(k, v)
+	}
+	return tmp
 }
