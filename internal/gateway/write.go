@@ -390,6 +390,9 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 		n, err = 0, errBodyTooLarge
 	}
 	if err != nil && err != io.EOF {
+		// The origin sees the client's failure as such (origin.ErrClientBody), and so
+		// never counts it as its own; errors.Is still finds the cause.
+		err = fmt.Errorf("%w: %w", origin.ErrClientBody, err)
 		b.err = err
 	}
 	return n, err

@@ -194,3 +194,19 @@ func TestStatusForWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestBodyFailureIsTheClients: what limitedBody hands the origin when the client's body
+// fails carries origin.ErrClientBody (so an origin never counts it as its own failure)
+// and still its cause.
+func TestBodyFailureIsTheClients(t *testing.T) {
+	cause := errors.New("connection reset")
+	b := &limitedBody{r: iotest{cause}, max: 10}
+	_, err := b.Read(make([]byte, 4))
+	if !errors.Is(err, origin.ErrClientBody) || !errors.Is(err, cause) {
+		t.Fatalf("%v: want origin.ErrClientBody and its cause", err)
+	}
+	big := &limitedBody{r: strings.NewReader("more than ten bytes"), max: 10}
+	if _, err := io.ReadAll(big); !errors.Is(err, errBodyTooLarge) || !errors.Is(err, origin.ErrClientBody) {
+		t.Fatalf("%v: want errBodyTooLarge as the client's", err)
+	}
+}

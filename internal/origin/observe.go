@@ -36,12 +36,14 @@ const StatusCanceled = -1
 // speaks no HTTP (a folder): 200 for nil; 304, 404, 412 (ErrExists too), 416; what the
 // client sent and the origin refused: 400 (ErrBadRequest, ErrChecksum,
 // ErrSizeMismatch), 409 (ErrKeyConflict), 413 (ErrTooLarge), 414 (ErrKeyTooLong), 431
-// (ErrHeaderTooLarge); StatusCanceled for the caller's context.Canceled; and 500 for
-// anything else. The HTTP statuses are those the gateway answers the client with.
+// (ErrHeaderTooLarge); StatusCanceled for the caller's context.Canceled or a body that
+// failed on the caller's side (ErrClientBody); and 500 for anything else. The HTTP statuses are those the gateway answers the client with.
 func StatusOf(err error) int {
 	switch {
 	case err == nil:
 		return http.StatusOK
+	case errors.Is(err, ErrClientBody):
+		return StatusCanceled
 	case errors.Is(err, ErrNotModified):
 		return http.StatusNotModified
 	case errors.Is(err, ErrNotFound):

@@ -256,6 +256,11 @@ var (
 	// its part buffers is held by other uploads); nothing was stored and the same write
 	// may be retried later. Not the client's fault, nor the origin's.
 	ErrBusy = errors.New("too busy to take the write now")
+	// ErrClientBody: reading the body a write was given failed on the caller's side
+	// (its client went away, stalled or sent too much); nothing was stored. The body's
+	// reader wraps its errors with it so that an origin's failure caused by them is
+	// known as the client's, never counted as the origin's (StatusOf).
+	ErrClientBody = errors.New("the request body failed")
 )
 
 // existsError matches both ErrExists and ErrPreconditionFailed.

@@ -2,6 +2,7 @@ package dirorigin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -58,6 +59,10 @@ func TestRegression_ClientWriteErrorsAreNotOriginFailures(t *testing.T) {
 			_, err := d.Put(canceled, "c", strings.NewReader("y"), origin.PutOptions{Size: 1})
 			return err
 		}, origin.StatusCanceled},
+		{"client body failed", func() error { // TestRegression_ClientBodyFailureIsNotAnOriginError
+			_, err := d.Put(context.Background(), "c", clientBodyFails{}, origin.PutOptions{Size: 9})
+			return err
+		}, origin.StatusCanceled},
 	} {
 		if err := tc.put(); err == nil {
 			t.Errorf("%s: no error", tc.name)
@@ -65,4 +70,11 @@ func TestRegression_ClientWriteErrorsAreNotOriginFailures(t *testing.T) {
 			t.Errorf("%s (%v): observed %d, want %d", tc.name, err, obs.last, tc.want)
 		}
 	}
+}
+
+// clientBodyFails is a request body whose client went away, as the gateway hands it on.
+type clientBodyFails struct{}
+
+func (clientBodyFails) Read([]byte) (int, error) {
+	return 0, fmt.Errorf("%w: unexpected EOF", origin.ErrClientBody)
 }

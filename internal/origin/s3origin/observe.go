@@ -40,7 +40,8 @@ var errNoHeaders = errors.New("no response headers within the origin timeout")
 // observeCall times one attempt until its response headers are read. An attempt that
 // got no answer because the caller's context was canceled (a client that went away) is
 // reported as origin.StatusCanceled, not as a failure of S3; one that the bucket's own
-// timeout ended (errNoHeaders, or a deadline) stays a failure (status 0).
+// timeout ended (errNoHeaders, or a deadline) stays a failure (status 0). A call whose
+// request body failed on the caller's side (origin.ErrClientBody) is the caller's too.
 type observeCall struct{ b *Bucket }
 
 func (observeCall) ID() string { return "GatehouseObserveCall" }
@@ -60,7 +61,10 @@ func (m observeCall) HandleDeserialize(ctx context.Context, in middleware.Deseri
 	} else if re := (*smithyhttp.ResponseError)(nil); errors.As(err, &re) {
 		status = re.HTTPStatusCode()
 	}
-	if status == 0 && err != nil && errors.Is(ctx.Err(), context.Canceled) && !errors.Is(context.Cause(ctx), errNoHeaders) {
+	switch {
+	case status != 0 || err == nil:
+	case errors.Is(ctx.Err(), context.Canceled) && !errors.Is(context.Cause(ctx), errNoHeaders),
+		errors.Is(err, origin.ErrClientBody): // a PutObject whose streamed body failed
 		status = origin.StatusCanceled
 	}
 	(*o).ObserveCall(awsmiddleware.GetOperationName(ctx), status, time.Since(start))

@@ -2,8 +2,12 @@ package s3origin
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -88,4 +92,35 @@ func TestRegression_CanceledCallIsNotAnOriginError(t *testing.T) {
 			t.Errorf("observed statuses %v, want [0] (error)", got)
 		}
 	})
+}
+
+// TestRegression_ClientBodyFailureIsNotAnOriginError: a PutObject whose streamed body
+// failed on the client's side (the gateway wraps such failures in origin.ErrClientBody)
+// was observed as status 0, an origin error, against a real MinIO.
+func TestRegression_ClientBodyFailureIsNotAnOriginError(t *testing.T) {
+	b := newBucket(t)
+	c := &calls{}
+	b.SetObserver(c)
+	r := io.MultiReader(strings.NewReader("the first bytes"), failingBody{})
+	_, err := b.Put(context.Background(), "k", r, origin.PutOptions{Size: 1000})
+	if !errors.Is(err, origin.ErrClientBody) {
+		t.Fatalf("Put: %v, want origin.ErrClientBody in the chain", err)
+	}
+	got := c.get()
+	if len(got) == 0 {
+		t.Fatal("no call observed")
+	}
+	for _, s := range got {
+		if s != origin.StatusCanceled {
+			t.Errorf("observed statuses %v, want only %d (canceled)", got, origin.StatusCanceled)
+			break
+		}
+	}
+}
+
+// failingBody is a request body whose client went away, as the gateway hands it on.
+type failingBody struct{}
+
+func (failingBody) Read([]byte) (int, error) {
+	return 0, fmt.Errorf("%w: unexpected EOF", origin.ErrClientBody)
 }
