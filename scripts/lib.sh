@@ -40,3 +40,15 @@ install_exact() {
 		go install "$module@$version"
 	echo "$version" >"$stamp"
 }
+
+# debian_package COMMAND PACKAGE [WHY]: apt-get install PACKAGE when COMMAND is not on
+# PATH (as root, or through sudo -n when that works).
+debian_package() {
+	local cmd=$1 pkg=$2 why=${3:-}
+	command -v "$cmd" >/dev/null && return
+	step "installing Debian's $pkg package${why:+ ($why)}"
+	local sudo=""
+	[[ $(id -u) -ne 0 ]] && command -v sudo >/dev/null && sudo="sudo -n"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$pkg" >/dev/null
+}

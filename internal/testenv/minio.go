@@ -5,7 +5,8 @@
 // ~/.cache/gatehouse/bin/minio, where scripts/test installs a pinned version), else on
 // PATH. When it is missing the tests that need it are skipped, unless
 // GATEHOUSE_REQUIRE_MINIO=1 (set by scripts/test and CI), which makes them fail instead:
-// a green CI run has always talked to a real MinIO.
+// a green CI run has always talked to a real MinIO. Redis (redis.go) follows the same
+// rule.
 package testenv
 
 import (
