@@ -22,6 +22,8 @@ type Config struct {
 	Cache *Cache `yaml:"cache"`
 	// Tracing exports OpenTelemetry traces (tracing.go); nil: off.
 	Tracing *Tracing `yaml:"tracing"`
+	// Redis is the state a fleet of replicas shares (redis.go); nil: none is shared.
+	Redis *Redis `yaml:"redis"`
 
 	file  string
 	lines map[string]int
@@ -181,6 +183,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Tracing != nil {
 		c.Tracing.applyDefaults()
+	}
+	if c.Redis != nil {
+		c.Redis.applyDefaults()
 	}
 	for _, o := range c.Origins {
 		if o == nil {

@@ -44,6 +44,9 @@ func (cfg *Config) validate(c *collector) {
 	if cfg.Cache != nil {
 		validateCache(c, "cache", cfg.Cache)
 	}
+	if cfg.Redis != nil {
+		validateRedis(c, "redis", cfg.Redis)
+	}
 	if cfg.Tracing != nil {
 		validateTracing(c, "tracing", cfg.Tracing)
 	}
