@@ -78,6 +78,9 @@ const (
 	DefaultRedisStaleness = 30 * time.Second
 )
 
+// ApplyDefaults fills empty fields (Load does it; for configurations built in code).
+func (r *Redis) ApplyDefaults() { r.applyDefaults() }
+
 func (r *Redis) applyDefaults() {
 	if r.Mode == "" {
 		r.Mode = RedisSingle

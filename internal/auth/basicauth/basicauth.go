@@ -278,7 +278,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 		return nil, policy.Fail(policy.ErrRateLimited, fmt.Sprintf("%s failed %d times within a minute", describeGroup(group), a.maxFail))
 	}
 	if malformed != nil {
-		a.limit.fail(lk, now)
+		a.limit.fail(ctx, lk, now)
 		return nil, policy.Fail(policy.ErrBadCredentials, "malformed Authorization header").Because(malformed)
 	}
 	set := a.users.Load()
@@ -298,10 +298,10 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	}
 	switch {
 	case !known:
-		a.limit.fail(lk, now)
+		a.limit.fail(ctx, lk, now)
 		return nil, policy.Fail(policy.ErrBadCredentials, fmt.Sprintf("unknown user %q", user))
 	case !ok:
-		a.limit.fail(lk, now)
+		a.limit.fail(ctx, lk, now)
 		return nil, policy.Fail(policy.ErrBadCredentials, fmt.Sprintf("wrong password for user %q", user))
 	}
 	set.cache.add(key, a.now())

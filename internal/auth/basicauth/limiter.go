@@ -2,6 +2,7 @@ package basicauth
 
 import (
 	"container/list"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"net/netip"
@@ -38,9 +39,9 @@ const (
 // Two different sets that both hold one user give a client two budgets for that user;
 // keep each population in one set.
 //
-// The count is per process. With several replicas behind a load balancer each counts on
-// its own, so a client may fail up to max_failures times per minute on each replica,
-// until the counts move to a shared store.
+// The count is per process unless the Limiter is shared with a fleet (Share, share.go):
+// then every failure is recorded in Redis and pushed to every replica, so a client's
+// failures count once across the fleet.
 //
 // Memory is bounded: each key keeps at most as many failure times as the largest
 // max_failures of the authenticators using the Limiter, and the number of keys is bounded
@@ -59,6 +60,7 @@ type Limiter struct {
 	limit  int                        // keys tracked at most
 	groups map[limitKey]*list.Element // of *failures
 	lru    list.List                  // most recent failure at the front
+	shared FailureSync                // nil: this process alone (see share.go)
 }
 
 // limitKey is what failures are counted by.
@@ -153,12 +155,17 @@ func (l *Limiter) blocked(k limitKey, n int, now time.Time) bool {
 		l.drop(el)
 		return false
 	}
-	n = max(n, 1)
+	n = l.effective(max(n, 1))
 	return len(f.times) >= n && now.Sub(f.times[len(f.times)-n]) < failureWindow
 }
 
-// fail records a failed attempt by k.
-func (l *Limiter) fail(k limitKey, now time.Time) {
+// fail records a failed attempt by k, with the fleet too when the Limiter is shared.
+func (l *Limiter) fail(ctx context.Context, k limitKey, now time.Time) {
+	l.failLocal(k, now)
+	l.share(ctx, k, now)
+}
+
+func (l *Limiter) failLocal(k limitKey, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	el, ok := l.groups[k]

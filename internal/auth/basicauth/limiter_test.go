@@ -52,15 +52,15 @@ func TestLimiterSlidingWindow(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0)
 	at := func(s int) time.Time { return t0.Add(time.Duration(s) * time.Second) }
 
-	l.fail(k, at(0))
-	l.fail(k, at(30))
+	l.failLocal(k, at(0))
+	l.failLocal(k, at(30))
 	if l.blocked(k, 3, at(31)) {
 		t.Fatal("blocked after 2 of 3 failures")
 	}
 	if !l.blocked(k, 2, at(31)) {
 		t.Fatal("an authenticator allowing 2 failures does not block after 2")
 	}
-	l.fail(k, at(50))
+	l.failLocal(k, at(50))
 	if !l.blocked(k, 3, at(51)) {
 		t.Fatal("not blocked after 3 failures within a minute")
 	}
@@ -74,7 +74,7 @@ func TestLimiterSlidingWindow(t *testing.T) {
 	if l.blocked(k, 3, at(60)) {
 		t.Fatal("still blocked once the oldest failure is a minute old")
 	}
-	l.fail(k, at(61))
+	l.failLocal(k, at(61))
 	if !l.blocked(k, 3, at(62)) {
 		t.Fatal("not blocked after failures at 30, 50, 61")
 	}
@@ -121,16 +121,16 @@ func TestLimiterBoundedMemory(t *testing.T) {
 		return limitKey{group: clientKey(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))}
 	}
 	// Group 0 fails twice and is blocked; groups 1-3 fill the table.
-	l.fail(addr(0), now)
-	l.fail(addr(0), now)
+	l.failLocal(addr(0), now)
+	l.failLocal(addr(0), now)
 	for i := 1; i <= 3; i++ {
-		l.fail(addr(i), now.Add(time.Second))
+		l.failLocal(addr(i), now.Add(time.Second))
 	}
 	if !l.blocked(addr(0), 2, now.Add(2*time.Second)) {
 		t.Fatal("group 0 not blocked")
 	}
 	// A fifth group evicts the least recently failing one, group 0.
-	l.fail(addr(4), now.Add(3*time.Second))
+	l.failLocal(addr(4), now.Add(3*time.Second))
 	if l.tracked() != 4 {
 		t.Fatalf("%d groups tracked, want 4", l.tracked())
 	}
@@ -139,7 +139,7 @@ func TestLimiterBoundedMemory(t *testing.T) {
 	}
 	// Expired groups are dropped before anything recent is evicted.
 	later := now.Add(64 * time.Second)
-	l.fail(addr(5), later)
+	l.failLocal(addr(5), later)
 	if l.tracked() != 1 {
 		t.Fatalf("%d groups tracked after expiry, want 1", l.tracked())
 	}
@@ -147,7 +147,7 @@ func TestLimiterBoundedMemory(t *testing.T) {
 	// than keep times (or twice that in its array).
 	for i := range 1000 {
 		for range 7 {
-			l.fail(addr(i), later)
+			l.failLocal(addr(i), later)
 		}
 	}
 	if l.tracked() != 4 {

@@ -108,8 +108,21 @@ func (a *Authenticator) verifyCallback(r *http.Request, scheme, host string, now
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(f.State)) != 1 {
 		return nil, failed(http.StatusBadRequest, f.Return, "state parameter does not match the state cookie", nil)
 	}
-	if !a.spent.Use(f.State, time.Unix(f.Expires, 0), now) {
+	switch fresh, err := a.spent.Use(f.State, time.Unix(f.Expires, 0), now); {
+	case err != nil:
+		return nil, failed(http.StatusServiceUnavailable, f.Return, "cannot check that the sign-in state is unused", err)
+	case !fresh:
 		return nil, failed(http.StatusBadRequest, f.Return, "state already used (replayed callback)", nil)
+	}
+	// The code too: a provider should refuse a code used once, but not every one does
+	// within the code's lifetime; with a fleet, this holds on every replica.
+	if code := q.Get("code"); code != "" {
+		switch fresh, err := a.spent.Use("code\x00"+code, time.Unix(f.Expires, 0), now); {
+		case err != nil:
+			return nil, failed(http.StatusServiceUnavailable, f.Return, "cannot check that the sign-in code is unused", err)
+		case !fresh:
+			return nil, failed(http.StatusBadRequest, f.Return, "code already used (replayed callback)", nil)
+		}
 	}
 	if e := q.Get("error"); e != "" {
 		return nil, failed(http.StatusUnauthorized, f.Return, "provider returned an error", fmt.Errorf("%s: %s", clip(e), clip(q.Get("error_description"))))

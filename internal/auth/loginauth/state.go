@@ -87,13 +87,14 @@ func (s *sealer) openBytes(v, purpose string) ([]byte, bool) {
 	return pt, err == nil
 }
 
-// SpentStates remembers consumed sign-in states until they expire, so a state (and the
-// code that came with it) is accepted once even when a copy of the state cookie is
-// replayed. Use marks state as consumed and reports whether it was fresh; it must be
-// safe for concurrent use. States are random 256-bit values, so one SpentStates may
-// serve every login authenticator.
+// SpentStates remembers consumed sign-in states and codes until they expire, so a state
+// (and the code that came with it) is accepted once even when a copy of the state
+// cookie or the callback URL is replayed. Use marks state as consumed and reports
+// whether it was fresh; an error means it cannot tell (a fleet's shared store is
+// unreachable), and the sign-in is refused. It must be safe for concurrent use. States
+// are random 256-bit values, so one SpentStates may serve every login authenticator.
 type SpentStates interface {
-	Use(state string, expires, now time.Time) bool
+	Use(state string, expires, now time.Time) (bool, error)
 }
 
 // Spent is the in-process SpentStates. The gateway keeps one across reloads, so a
@@ -106,8 +107,13 @@ type Spent struct {
 // NewSpent returns an empty Spent.
 func NewSpent() *Spent { return &Spent{seen: map[string]time.Time{}} }
 
-// Use implements SpentStates.
-func (s *Spent) Use(state string, expires, now time.Time) bool {
+// Use implements SpentStates; it never fails.
+func (s *Spent) Use(state string, expires, now time.Time) (bool, error) {
+	return s.UseLocal(state, expires, now), nil
+}
+
+// UseLocal is Use without the error: the in-process record alone.
+func (s *Spent) UseLocal(state string, expires, now time.Time) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.seen == nil {

@@ -1,0 +1,211 @@
+package fleet
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/gatehouse-dev/gatehouse/internal/auth/loginauth"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/testenv"
+)
+
+// startRedis starts a real redis-server for one test.
+func startRedis(t *testing.T, extra ...string) *testenv.Redis {
+	t.Helper()
+	r, err := testenv.StartRedis(extra...)
+	if errors.Is(err, testenv.ErrNoRedis) {
+		t.Skip("redis-server not installed (scripts/test installs it)")
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Stop)
+	return r
+}
+
+func redisConfig(addr string) *config.Redis {
+	c := &config.Redis{Addresses: []string{addr}, Timeout: 500 * time.Millisecond}
+	c.ApplyDefaults()
+	return c
+}
+
+// startFleet starts one replica's Fleet against cfg.
+func startFleet(t *testing.T, cfg *config.Redis, id string, setup func(*Fleet)) *Fleet {
+	t.Helper()
+	f, err := New(cfg, slog.New(slog.DiscardHandler), Options{ReplicaID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(f)
+	}
+	f.Start(context.Background())
+	t.Cleanup(f.Close)
+	return f
+}
+
+// eventually polls cond for up to d (a real server is on the other side: its answers
+// take real time).
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %s", d, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// recorder collects events of one kind.
+type recorder struct {
+	mu   sync.Mutex
+	got  []Event
+	lost []string
+}
+
+func (r *recorder) add(e Event) { r.mu.Lock(); r.got = append(r.got, e); r.mu.Unlock() }
+func (r *recorder) events() []Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Event(nil), r.got...)
+}
+func (r *recorder) lostReasons() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.lost...)
+}
+
+func TestEventsReachEveryReplica(t *testing.T) {
+	rd := startRedis(t)
+	cfg := redisConfig(rd.Addr)
+	var recs [3]recorder
+	var fs [3]*Fleet
+	for i := range fs {
+		fs[i] = startFleet(t, cfg, string(rune('a'+i)), func(f *Fleet) { f.Handle("test", recs[i].add) })
+	}
+	for _, f := range fs {
+		eventually(t, 5*time.Second, "replica synced", func() bool { return !f.LastSync().IsZero() })
+	}
+	eventually(t, 5*time.Second, "three replicas beat", func() bool { return fs[0].Status().Replicas == 3 })
+	start := time.Now()
+	id, err := fs[1].Publish(context.Background(), "test", []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := fs[1].WaitApplied(context.Background(), id, 2*time.Second)
+	if err != nil || a.Replicas != 3 || a.Applied != 3 {
+		t.Fatalf("WaitApplied = %+v, %v", a, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("an event took %s to reach every replica (want under a second)", d)
+	}
+	for i := range recs {
+		got := recs[i].events()
+		if len(got) != 1 || string(got[0].Data) != "hello" || got[0].Mine != (i == 1) || got[0].Replica != "b" {
+			t.Fatalf("replica %d got %+v", i, got)
+		}
+	}
+}
+
+func TestLostEventsAfterRedisRestart(t *testing.T) {
+	rd := startRedis(t)
+	cfg := redisConfig(rd.Addr)
+	var rec recorder
+	f := startFleet(t, cfg, "a", func(f *Fleet) {
+		f.OnLost(func(reason string) { rec.mu.Lock(); rec.lost = append(rec.lost, reason); rec.mu.Unlock() })
+	})
+	eventually(t, 5*time.Second, "synced", func() bool { return !f.LastSync().IsZero() })
+	if len(rec.lostReasons()) != 0 {
+		t.Fatal("the first connection must not count as lost events")
+	}
+	if err := rd.Restart(); err != nil { // persistence off: comes back empty
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "OnLost after Redis came back empty", func() bool { return len(rec.lostReasons()) == 1 })
+}
+
+func TestLostEventsWhenTrimmed(t *testing.T) {
+	rd := startRedis(t)
+	cfg := redisConfig(rd.Addr)
+	var rec recorder
+	f, err := New(cfg, slog.New(slog.DiscardHandler), Options{ReplicaID: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.OnLost(func(reason string) { rec.mu.Lock(); rec.lost = append(rec.lost, reason); rec.mu.Unlock() })
+	c, err := rueidis.NewClient(f.clientOption()) // not started: resync is driven by hand
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.client.Store(&clientBox{c})
+	defer c.Close()
+	ctx := context.Background()
+	xadd := func() {
+		if _, err := rd.Do("XADD", "{gatehouse}:events", "*", "r", "other", "k", "x", "d", ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	xadd()
+	if err := f.resync(ctx); err != nil { // the first connection: starts at the end
+		t.Fatal(err)
+	}
+	xadd() // unread, still there: a reconnection reads it, nothing is lost
+	if err := f.resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.lostReasons(); len(got) != 0 {
+		t.Fatalf("lost %v with nothing trimmed", got)
+	}
+	f.stream.last = "0-1" // as if this replica had read nothing since
+	xadd()
+	if _, err := rd.Do("XTRIM", "{gatehouse}:events", "MAXLEN", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.lostReasons(); len(got) != 1 {
+		t.Fatalf("after unread entries were trimmed: lost %v, want one report", got)
+	}
+}
+
+func TestFailuresSharedAndSpentOnce(t *testing.T) {
+	rd := startRedis(t)
+	cfg := redisConfig(rd.Addr)
+	a := startFleet(t, cfg, "a", nil)
+	b := startFleet(t, cfg, "b", nil)
+	for _, f := range []*Fleet{a, b} {
+		eventually(t, 5*time.Second, "synced", func() bool { return !f.LastSync().IsZero() })
+	}
+	now := time.Now()
+	fa, fb := failures{a}, failures{b}
+	if _, err := fa.Failed(context.Background(), "k/192.0.2.1/32", now, 5); err != nil {
+		t.Fatal(err)
+	}
+	got, err := fb.Failed(context.Background(), "k/192.0.2.1/32", now.Add(time.Millisecond), 5)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("second replica's failure: fleet has %v, %v (want 2 times)", got, err)
+	}
+	sa, sb := a.Spent(loginauth.NewSpent()), b.Spent(loginauth.NewSpent())
+	exp := now.Add(time.Minute)
+	if ok, err := sa.Use("state-1", exp, now); !ok || err != nil {
+		t.Fatalf("first use: %v %v", ok, err)
+	}
+	if ok, err := sb.Use("state-1", exp, now); ok || err != nil {
+		t.Fatalf("replay on another replica: %v %v (want refused)", ok, err)
+	}
+	if err := rd.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Resume()
+	if ok, err := sb.Use("state-2", exp, now); ok || err == nil {
+		t.Fatalf("with Redis paused and on_outage deny: %v %v (want an error)", ok, err)
+	}
+}
