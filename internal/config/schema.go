@@ -134,6 +134,9 @@ type Route struct {
 	// under it (an HTML page, or JSON when asked for) instead of 404; with Index, the
 	// index document is sent when it exists and the listing otherwise (docs/listings.md).
 	Listing bool `yaml:"listing"`
+	// RateLimit limits each client's (or identity's, or header value's) requests to the
+	// route, answering 429 with Retry-After (ratelimit.go); nil: unlimited.
+	RateLimit *RateLimit `yaml:"rate_limit"`
 }
 
 // Defaults used when a field is left empty.
@@ -222,6 +225,9 @@ func (c *Config) applyDefaults() {
 		r.applyResponseHeaderDefaults()
 		if r.Upload != nil {
 			r.Upload.applyDefaults()
+		}
+		if r.RateLimit != nil {
+			r.RateLimit.applyDefaults()
 		}
 	}
 	c.applyLoginDefaults()

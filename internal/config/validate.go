@@ -225,6 +225,7 @@ func validateRoute(c *collector, p string, r *Route, cfg *Config) {
 		validateResponseHeaders(c, p+".response_headers", r.ResponseHeaders)
 	}
 	validateUpload(c, p, r, cfg)
+	validateRateLimit(c, p, r)
 	if r.Listing && !hasMethod(r, "GET") {
 		c.addf(p+".listing", "a listing answers GET: add GET to the route's methods")
 	}
