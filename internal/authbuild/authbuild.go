@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 )
 
 // Shared is what every authenticator of a running gateway shares, whichever route and
@@ -28,13 +29,43 @@ type Shared struct {
 	// sharing one htpasswd file do not give a client N times the guesses.
 	basicFailures *basicauth.Limiter
 	// loginSpent remembers the sign-in states every login authenticator has consumed:
-	// a callback used before a reload stays used.
-	loginSpent *loginauth.Spent
+	// a callback used before a reload stays used. With a fleet, for every replica.
+	loginSpent loginauth.SpentStates
+	// revocations are checked by the signed, jwt and login authenticators; nil
+	// (no redis section): revocation is off.
+	revocations *revoke.Set
 }
 
-// NewShared returns empty failure counts and spent sign-in states.
-func NewShared() *Shared {
-	return &Shared{basicFailures: basicauth.NewLimiter(), loginSpent: loginauth.NewSpent()}
+// Fleet is what a fleet of replicas shares with authenticators (internal/fleet
+// implements it on Redis).
+type Fleet interface {
+	// ShareFailures makes l count Basic failures across the fleet.
+	ShareFailures(l *basicauth.Limiter)
+	// Spent returns the fleet's record of spent sign-in states, backed by local.
+	Spent(local *loginauth.Spent) loginauth.SpentStates
+}
+
+// JoinFleet makes s count Basic failures and spend sign-in states across the fleet f.
+// Call it once, before any authenticator is built with s.
+func (s *Shared) JoinFleet(f Fleet) {
+	f.ShareFailures(s.basicFailures)
+	s.loginSpent = f.Spent(loginauth.NewSpent())
+}
+
+// NewShared returns empty failure counts and spent sign-in states, and no revocations.
+func NewShared() *Shared { return NewSharedWith(SharedOptions{}) }
+
+// SharedOptions are what a process gives every authenticator besides the counts and
+// states NewShared makes.
+type SharedOptions struct {
+	// Revocations is the process's revocation Set (internal/revoke), checked by every
+	// signed, jwt and login authenticator; nil: revocation is off.
+	Revocations *revoke.Set
+}
+
+// NewSharedWith is NewShared with the process's revocations.
+func NewSharedWith(o SharedOptions) *Shared {
+	return &Shared{basicFailures: basicauth.NewLimiter(), loginSpent: loginauth.NewSpent(), revocations: o.Revocations}
 }
 
 // Env is what constructing an authenticator needs besides its own settings.
@@ -61,11 +92,12 @@ func New(m *config.AuthMethod, env Env) (policy.Authenticator, error) {
 	case m.Basic != nil:
 		return basicauth.New(m.Name, m.Basic, basicauth.Options{Logger: log, Failures: env.Shared.basicFailures})
 	case m.JWT != nil:
-		return jwtauth.New(m.Name, m.JWT, jwtauth.Options{Logger: env.Log})
+		return jwtauth.New(m.Name, m.JWT, jwtauth.Options{Logger: env.Log, Revocations: env.Shared.revocations})
 	case m.Signed != nil:
-		return signedauth.New(m.Name, m.Signed, env.Groups, signedauth.Options{})
+		return signedauth.New(m.Name, m.Signed, env.Groups, signedauth.Options{Revocations: env.Shared.revocations})
 	case m.Login != nil:
-		return loginauth.New(m.Name, m.Login, env.Groups, loginauth.Options{Logger: log, Pages: env.Pages, Spent: env.Shared.loginSpent})
+		return loginauth.New(m.Name, m.Login, env.Groups, loginauth.Options{Logger: log, Pages: env.Pages, Spent: env.Shared.loginSpent,
+			Revocations: env.Shared.revocations})
 	}
 	return nil, errors.New("no authenticator kind set")
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 
+	"github.com/gatehouse-dev/gatehouse/internal/authbuild"
 	"github.com/gatehouse-dev/gatehouse/internal/cache"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
@@ -29,6 +30,14 @@ import (
 // On error, whatever was opened is closed again.
 func Build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*State, error) {
 	return build(ctx, cfg, log, nil, false)
+}
+
+// BuildShared is Build with what every authenticator of the process shares given, rather
+// than made anew: server.Run makes it, joined to the fleet when the configuration has a
+// redis section (Basic failure counts, spent sign-in states, revocations). Reloads
+// (BuildFrom) carry it over.
+func BuildShared(ctx context.Context, cfg *config.Config, log *slog.Logger, shared *authbuild.Shared) (*State, error) {
+	return buildWith(ctx, cfg, log, nil, false, shared)
 }
 
 // Inspect is Build for `check` and `explain`: the same checks, but the cache's disk tier
@@ -54,15 +63,22 @@ type builder struct {
 	log     *slog.Logger
 	prev    *State // nil: nothing to take over
 	inspect bool   // check the cache's disk tier without opening it
-	st      *State
-	errs    config.Errors
+	// shared is what authenticators share when there is no prev to take it from; nil:
+	// made anew.
+	shared *authbuild.Shared
+	st     *State
+	errs   config.Errors
 	// logins are the login authenticators built so far, by login path: routes whose
 	// login blocks name one path share one authenticator (see build_auth.go).
 	logins map[string]builtLogin
 }
 
-func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State, inspect bool) (_ *State, err error) {
-	b := &builder{cfg: cfg, log: log, prev: prev, inspect: inspect, logins: map[string]builtLogin{},
+func build(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State, inspect bool) (*State, error) {
+	return buildWith(ctx, cfg, log, prev, inspect, nil)
+}
+
+func buildWith(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *State, inspect bool, shared *authbuild.Shared) (_ *State, err error) {
+	b := &builder{cfg: cfg, log: log, prev: prev, inspect: inspect, shared: shared, logins: map[string]builtLogin{},
 		st: &State{Config: cfg, origins: map[string]origin.Origin{}, probes: map[string]ProbeResult{},
 			endpoints: map[string]LoginEndpoint{}, pages: pages.New(cfg.Pages)}}
 	defer func() {

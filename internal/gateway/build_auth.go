@@ -27,6 +27,10 @@ func (b *builder) buildAuthShared() {
 		b.st.authShared = b.prev.authShared
 		return
 	}
+	if b.shared != nil {
+		b.st.authShared = b.shared
+		return
+	}
 	b.st.authShared = authbuild.NewShared()
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http/pprof"
 	"strings"
 
+	"github.com/gatehouse-dev/gatehouse/internal/fleet"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 )
@@ -22,7 +23,13 @@ type InvalidateRequest struct {
 // InvalidateResponse is its answer.
 type InvalidateResponse struct {
 	Results []gateway.Invalidation `json:"results"`
-	Removed int                    `json:"removed"`
+	// Removed counts the entries this replica removed.
+	Removed int `json:"removed"`
+	// Fleet says how many live replicas applied the invalidation within the wait, when
+	// the configuration has a redis section; FleetError why it could not be sent to
+	// them (this replica's entries are removed all the same).
+	Fleet      *fleet.Applied `json:"fleet,omitempty"`
+	FleetError string         `json:"fleet_error,omitempty"`
 }
 
 // maxInvalidatePaths bounds one call, like CloudFront's per-request limit.
@@ -30,7 +37,7 @@ const maxInvalidatePaths = 3000
 
 // invalidate serves POST /cache/invalidate. It needs admin.token as a bearer token
 // (compared in constant time); without a configured token the endpoint is disabled.
-func invalidate(w http.ResponseWriter, r *http.Request, h *gateway.Handler, token string, log *slog.Logger) {
+func invalidate(w http.ResponseWriter, r *http.Request, h *gateway.Handler, f *fleet.Fleet, token string, log *slog.Logger) {
 	if token == "" {
 		http.Error(w, "invalidation is disabled: set admin.token", http.StatusNotFound)
 		return
@@ -59,7 +66,17 @@ func invalidate(w http.ResponseWriter, r *http.Request, h *gateway.Handler, toke
 		out.Removed += x.Removed
 	}
 	log.Info("cache invalidated", "paths", len(req.Paths), "removed", out.Removed, "client", r.RemoteAddr)
+	status := http.StatusOK
+	if f != nil {
+		out.Fleet, err = publishInvalidation(r.Context(), f, req.Paths)
+		if err != nil {
+			out.FleetError = "not sent to the other replicas: " + err.Error()
+			status = http.StatusServiceUnavailable
+			log.Warn("cache invalidation not sent to the other replicas", "error", err.Error())
+		}
+	}
 	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(out)
 }
 

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/fleet"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/tracing"
@@ -53,7 +54,14 @@ type Options struct {
 // Run serves until ctx is done.
 func Run(ctx context.Context, o Options) error {
 	cfg := o.Config
-	st, err := gateway.Build(ctx, cfg, o.Log)
+	fl, shared, err := newFleet(cfg, o.Log) // read at start only (restartOnly)
+	if err != nil {
+		return asConfigError(cfg, err)
+	}
+	if fl != nil {
+		defer fl.Close()
+	}
+	st, err := gateway.BuildShared(ctx, cfg, o.Log, shared)
 	if err != nil {
 		return err
 	}
@@ -117,7 +125,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 		adminAddr = adm.Addr().String()
-		servers = append(servers, &http.Server{Handler: adminMux(h, m, o.Log), ReadHeaderTimeout: 5 * time.Second})
+		servers = append(servers, &http.Server{Handler: adminMux(h, m, fl, o.Log), ReadHeaderTimeout: 5 * time.Second})
 	}
 
 	var acmeHTTP net.Listener // server.tls.acme.http_listen
@@ -149,6 +157,7 @@ func Run(ctx context.Context, o Options) error {
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	st.Start(loopCtx)
+	startFleet(loopCtx, fl, h, o.Log)
 	go probeLoop(loopCtx, h, o.Log, o.Probed)
 	if certs != nil {
 		certs.obtain(loopCtx)
@@ -274,6 +283,7 @@ func restartOnlyChanges(a, b *config.Config) []string {
 	add(a.Log.Format != b.Log.Format, "log.format")
 	add(a.Log.Access != b.Log.Access, "log.access")
 	add(!reflect.DeepEqual(a.Tracing, b.Tracing), "tracing")
+	add(!reflect.DeepEqual(a.Redis, b.Redis), "redis")
 	return out
 }
 
@@ -298,13 +308,13 @@ func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger, probed
 // adminMux serves the admin listener. The endpoints behind admin.token read it from the
 // State serving at the time of each request, so a reload that changes or removes the
 // token applies at once: the old token stops working when the new State is swapped in.
-func adminMux(h *gateway.Handler, m *metrics.Metrics, log *slog.Logger) http.Handler {
+func adminMux(h *gateway.Handler, m *metrics.Metrics, fl *fleet.Fleet, log *slog.Logger) http.Handler {
 	token := func() string { return h.State().Config.Admin.Token }
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	handlePprof(mux, token)
 	mux.HandleFunc("POST /cache/invalidate", func(w http.ResponseWriter, r *http.Request) {
-		invalidate(w, r, h, token(), log)
+		invalidate(w, r, h, fl, token(), log)
 	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -312,6 +322,11 @@ func adminMux(h *gateway.Handler, m *metrics.Metrics, log *slog.Logger) http.Han
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		ready, origins := h.State().Ready()
+		var redis *fleetStatus
+		if fl != nil {
+			redis = newFleetStatus(fl)
+			ready = ready && redis.Ready
+		}
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		if !ready {
@@ -320,7 +335,8 @@ func adminMux(h *gateway.Handler, m *metrics.Metrics, log *slog.Logger) http.Han
 		json.NewEncoder(w).Encode(struct {
 			Ready   bool                           `json:"ready"`
 			Origins map[string]gateway.ProbeResult `json:"origins"`
-		}{ready, origins})
+			Redis   *fleetStatus                   `json:"redis,omitempty"`
+		}{ready, origins, redis})
 	})
 	return mux
 }

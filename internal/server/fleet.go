@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/internal/authbuild"
+	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/fleet"
+	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+)
+
+// invalidateKind is the stream event of a cache invalidation: its data is the JSON of
+// InvalidateRequest.
+const invalidateKind = "invalidate"
+
+// fleetWait is how long POST /cache/invalidate waits for every live replica to apply
+// an invalidation before it answers (it answers with how many did).
+const fleetWait = 2 * time.Second
+
+// newFleet makes the process's Fleet for cfg.Redis (nil when there is none) and the
+// authenticators' shared state joined to it. Nothing is contacted until startFleet.
+func newFleet(cfg *config.Config, log *slog.Logger) (*fleet.Fleet, *authbuild.Shared, error) {
+	shared := authbuild.NewShared()
+	if cfg.Redis == nil {
+		return nil, shared, nil
+	}
+	f, err := fleet.New(cfg.Redis, log, fleet.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	shared.JoinFleet(f)
+	return f, shared, nil
+}
+
+// startFleet connects the Fleet and applies other replicas' invalidations to the State
+// serving at the time. When the replica may have missed invalidations (Redis lost its
+// data, or it was cut off for longer than the stream keeps), it drops every cached
+// entry: it cannot prove any of them current.
+func startFleet(ctx context.Context, f *fleet.Fleet, h *gateway.Handler, log *slog.Logger) {
+	if f == nil {
+		return
+	}
+	f.Handle(invalidateKind, func(e fleet.Event) {
+		if e.Mine {
+			return // applied before it was published
+		}
+		var req InvalidateRequest
+		if err := json.Unmarshal(e.Data, &req); err != nil {
+			log.Warn("redis: unreadable invalidation event", "id", e.ID, "error", err.Error())
+			return
+		}
+		res, err := h.State().Invalidate(req.Paths)
+		if err != nil {
+			log.Debug("redis: invalidation from another replica not applied", "from", e.Replica, "error", err.Error())
+			return
+		}
+		removed := 0
+		for _, x := range res {
+			removed += x.Removed
+		}
+		log.Info("cache invalidated by another replica", "from", e.Replica, "paths", len(req.Paths), "removed", removed)
+	})
+	f.OnLost(func(reason string) {
+		res, err := h.State().Invalidate([]string{"/*"})
+		if err != nil {
+			return // no cache
+		}
+		removed := 0
+		for _, x := range res {
+			removed += x.Removed
+		}
+		log.Warn("cache emptied: invalidations from other replicas may have been missed", "reason", reason, "removed", removed)
+	})
+	f.Start(ctx)
+}
+
+// publishInvalidation sends an invalidation this replica applied to the others and
+// waits (up to fleetWait) until every live replica has read it.
+func publishInvalidation(ctx context.Context, f *fleet.Fleet, paths []string) (*fleet.Applied, error) {
+	data, _ := json.Marshal(InvalidateRequest{Paths: paths})
+	id, err := f.Publish(ctx, invalidateKind, data)
+	if err != nil {
+		return nil, err
+	}
+	a, err := f.WaitApplied(ctx, id, fleetWait)
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// fleetStatus is /readyz's "redis" entry. A replica is not ready until it has read the
+// fleet's state once (revocations, the stream's position): before that it would deny
+// every request that needs them. After that, losing Redis is reported (connected
+// false, with the error) but does not make the replica unready: every replica loses
+// the same Redis at once, and taking them all out of the load balancer would turn a
+// degraded fleet (docs/fleet.md's outage table) into no service at all.
+type fleetStatus struct {
+	Ready bool `json:"ready"`
+	fleet.Status
+}
+
+func newFleetStatus(f *fleet.Fleet) *fleetStatus {
+	s := f.Status()
+	return &fleetStatus{Ready: !s.LastSync.IsZero(), Status: s}
+}
