@@ -104,6 +104,10 @@ type Result struct {
 	FromCookies bool        // read from cookies rather than URL parameters
 	Hash        crypto.Hash // crypto.SHA1 or crypto.SHA256
 	Cached      bool        // the signature check was skipped: it verified before
+	// PolicyBytes is the document the signature covers: the decoded custom Policy as
+	// received, or the canned policy JSON rebuilt from the resource and Expires
+	// (CannedPolicyJSON). Its SHA-256 identifies the policy (policy revocations).
+	PolicyBytes []byte
 }
 
 // Verify checks one request: which credentials to use (URL over cookies), the hash
@@ -199,7 +203,7 @@ func (v *Verifier) Verify(in VerifyInput) (Result, error) {
 			v.cache.put(key, pol, now)
 		}
 	}
-	res.Policy = *pol
+	res.Policy, res.PolicyBytes = *pol, polBytes
 	if err := pol.check(in.Resource, in.Client, now, !res.Canned); err != nil {
 		return Result{}, err
 	}

@@ -50,7 +50,7 @@ func TestCacheUnit(t *testing.T) {
 	c := newVerifyCache(100)
 	id := &policy.Identity{Subject: "s", Groups: []string{"g"}}
 	k := cacheKey("token")
-	c.put(k, id, now.Add(time.Minute), now)
+	c.put(k, &verified{id: id}, now.Add(time.Minute), now)
 	tests := []struct {
 		name string
 		at   time.Time
@@ -71,7 +71,7 @@ func TestCacheUnit(t *testing.T) {
 		for i := range 1000 {
 			var b [8]byte
 			binary.BigEndian.PutUint64(b[:], uint64(i))
-			c.put(sha256.Sum256(b[:]), id, now.Add(time.Hour), now)
+			c.put(sha256.Sum256(b[:]), &verified{id: id}, now.Add(time.Hour), now)
 			if c.len() > 100 {
 				t.Fatalf("cache grew to %d entries", c.len())
 			}
@@ -80,10 +80,10 @@ func TestCacheUnit(t *testing.T) {
 	t.Run("expired entries go first", func(t *testing.T) {
 		c := newVerifyCache(10)
 		for i := range 10 {
-			c.put(cacheKey(string(rune('a'+i))), id, now.Add(time.Second), now)
+			c.put(cacheKey(string(rune('a'+i))), &verified{id: id}, now.Add(time.Second), now)
 		}
 		later := now.Add(time.Minute)
-		c.put(cacheKey("fresh"), id, later.Add(time.Minute), later)
+		c.put(cacheKey("fresh"), &verified{id: id}, later.Add(time.Minute), later)
 		if c.len() != 1 {
 			t.Fatalf("%d entries, want only the fresh one", c.len())
 		}

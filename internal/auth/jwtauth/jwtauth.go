@@ -43,6 +43,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/lifecycle"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 )
 
 // Interface guards: the gateway finds these capabilities by type assertion.
@@ -80,6 +81,9 @@ type Options struct {
 	// RefreshInterval is how often Start re-fetches the key set after a success; zero
 	// uses DefaultRefreshInterval.
 	RefreshInterval time.Duration
+	// Revocations are checked for every token, cached or not (by jti, and by sub with
+	// iat); nil: revocation is off.
+	Revocations *revoke.Set
 
 	// For tests and benchmarks inside this package.
 	disableCache bool
@@ -116,8 +120,9 @@ type Authenticator struct {
 	retryMin time.Duration
 	retryMax time.Duration
 
-	keys  atomic.Pointer[keySet] // nil until the first successful fetch
-	cache *verifyCache           // nil when disabled
+	keys    atomic.Pointer[keySet] // nil until the first successful fetch
+	cache   *verifyCache           // nil when disabled
+	revoked *revoke.Set            // nil: off
 
 	mu            sync.Mutex
 	fetches       singleflight.Group // the fetch in progress, shared by every caller
@@ -163,6 +168,7 @@ func New(name string, cfg *config.JWTAuth, opts Options) (*Authenticator, error)
 		interval:    opts.RefreshInterval,
 		retryMin:    opts.retryMin,
 		retryMax:    opts.retryMax,
+		revoked:     opts.Revocations,
 	}
 	if a.name == "" {
 		a.name = "jwt"
@@ -244,7 +250,10 @@ func (a *Authenticator) QueryParam() string { return a.queryParam }
 // It returns the token's identity, or an error wrapping policy.ErrNoCredentials,
 // policy.ErrBadCredentials or policy.ErrForbidden; an error wrapping ErrNoKeySet (or a
 // cancelled ctx) is an outage. Verified tokens are cached by their SHA-256 until they
-// expire or for five minutes, whichever is sooner.
+// expire or for five minutes, whichever is sooner. Every token, cached or not, is then
+// checked against Options.Revocations: a revoked one is policy.ErrBadCredentials
+// ("token revoked", 401 with error="invalid_token"); a revocation list too stale to
+// trust (revoke.ErrStale) is an outage.
 func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*policy.Identity, error) {
 	if r == nil || r.HTTP == nil {
 		return nil, policy.ErrNoCredentials
@@ -264,18 +273,36 @@ func (a *Authenticator) authenticateToken(ctx context.Context, tok string) (*pol
 	var key [32]byte
 	if a.cache != nil {
 		key = cacheKey(tok)
-		if id, ok := a.cache.get(key, now); ok {
-			return id, nil
+		if v, ok := a.cache.get(key, now); ok {
+			if err := a.checkRevoked(&v); err != nil {
+				return nil, err
+			}
+			return v.id, nil
 		}
 	}
-	id, until, err := a.verify(ctx, tok, now)
+	v, until, err := a.verify(ctx, tok, now)
 	if err != nil {
 		return nil, err
 	}
 	if a.cache != nil && now.Before(until) {
-		a.cache.put(key, id, until, now)
+		a.cache.put(key, v, until, now)
 	}
-	return cloneIdentity(id), nil
+	if err := a.checkRevoked(v); err != nil {
+		return nil, err
+	}
+	return cloneIdentity(v.id), nil
+}
+
+// checkRevoked checks a verified token against the revocations.
+func (a *Authenticator) checkRevoked(v *verified) error {
+	err := a.revoked.CheckJWT(v.jti, v.id.Subject, v.iat, v.hasIat)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, revoke.ErrRevoked):
+		return bad("token revoked", err)
+	}
+	return fmt.Errorf("jwt %s: %w", a.name, err)
 }
 
 // Challenge returns the WWW-Authenticate value for a 401: a plain Bearer challenge when

@@ -17,8 +17,9 @@ import (
 )
 
 // verify checks a token completely: signature, registered claims, then the rules.
-// It returns the identity and how long the result may be cached.
-func (a *Authenticator) verify(ctx context.Context, tok string, now time.Time) (*policy.Identity, time.Time, error) {
+// It returns the identity with the claims revocation reads, and how long the result
+// may be cached.
+func (a *Authenticator) verify(ctx context.Context, tok string, now time.Time) (*verified, time.Time, error) {
 	var zero time.Time
 	// The allowed-algorithms list refuses "none", HMAC and anything not configured
 	// before a key is even looked up.
@@ -69,11 +70,19 @@ func (a *Authenticator) verify(ctx context.Context, tok string, now time.Time) (
 	if err := a.checkRules(c); err != nil {
 		return nil, zero, err
 	}
+	v := &verified{id: id}
+	// jti is a string (RFC 7519); another type was never refused and is not now: such
+	// a token has no jti to revoke it by (its subject still can be). iat was checked
+	// by checkRegistered.
+	v.jti, _, _ = c.str("jti")
+	if v.iat, v.hasIat, err = c.date("iat"); err != nil {
+		return nil, zero, err
+	}
 	until := now.Add(maxCacheTTL)
 	if exp.Before(until) {
 		until = exp // a cached entry never outlives the token
 	}
-	return id, until, nil
+	return v, until, nil
 }
 
 // keysFor returns the keys that may verify a token with this kid and alg, fetching the

@@ -31,6 +31,7 @@ package loginauth
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -53,6 +54,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 )
 
 var _ policy.Authenticator = (*Authenticator)(nil)
@@ -69,6 +71,9 @@ type Options struct {
 	Pages *pages.Set
 	// Spent remembers used sign-in states; nil: a new in-process Spent of its own.
 	Spent SpentStates
+	// Revocations are checked for every request's cookies (user, key and policy
+	// revocations); nil: revocation is off.
+	Revocations *revoke.Set
 }
 
 // Authenticator is the login authenticator and its endpoints. It is safe for concurrent
@@ -86,6 +91,7 @@ type Authenticator struct {
 	client      *http.Client
 	now         func() time.Time
 	pages       *pages.Set
+	revoked     *revoke.Set // nil: off
 
 	mu        sync.Mutex
 	provider  *oidc.Provider     // discovered on first use; a failure is retried next time
@@ -127,7 +133,8 @@ func New(name string, cfg *config.LoginAuth, groups map[string]*config.KeyGroup,
 		return nil, err
 	}
 	a := &Authenticator{name: name, cfg: cfg, signed: signed, key: key, sealer: sl, log: opts.Logger,
-		client: opts.HTTPClient, now: opts.Now, pages: opts.Pages, returnHosts: map[string]bool{}, hosts: hosts}
+		client: opts.HTTPClient, now: opts.Now, pages: opts.Pages, returnHosts: map[string]bool{}, hosts: hosts,
+		revoked: opts.Revocations}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -216,6 +223,15 @@ func (a *Authenticator) Name() string { return a.name }
 // older, wider scope, and signed URLs are refused. No cookies is
 // policy.ErrNoCredentials; cookies that do not verify (expired, other path, altered,
 // another resource) are policy.ErrForbidden.
+//
+// With revocation on (Options.Revocations), the sealed user cookie is required too
+// (without it, policy.ErrBadCredentials: 401, so a browser signs in again), and the
+// cookies are checked against the revocations with their exact issue time (the user
+// cookie's, else DateLessThan minus cookie_lifetime): a user revocation, a key
+// revocation with a time, or a policy revocation is policy.ErrBadCredentials (401: a
+// fresh sign-in issues new cookies that pass); a key revoked outright is
+// policy.ErrForbidden (403: signing in again would only be refused again). A
+// revocation list too stale to trust is an outage (503).
 func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*policy.Identity, error) {
 	res, err := a.signed.Verify(ctx, r)
 	if err != nil {
@@ -225,8 +241,38 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	if !res.FromCookies || res.Canned || res.Policy.Resource != a.resource(host) {
 		return nil, policy.Fail(policy.ErrForbidden, fmt.Sprintf("not the cookies this sign-in issues (resource %q)", clip(res.Policy.Resource)))
 	}
-	user := a.signedInUser(r.HTTP)
-	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "login", User: user, Display: user}, nil
+	u, ok := a.signedInUser(r.HTTP)
+	if a.revoked != nil {
+		if !ok {
+			return nil, policy.Fail(policy.ErrBadCredentials, "no valid "+userCookie+" cookie (revocation needs it): sign in again")
+		}
+		if err := a.checkRevoked(res, u); err != nil {
+			return nil, err
+		}
+	}
+	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "login", User: u.Name, Display: u.Name}, nil
+}
+
+// checkRevoked checks verified cookies and their user cookie against the revocations.
+func (a *Authenticator) checkRevoked(res cfsign.Result, u user) error {
+	issued := time.Unix(u.Issued, 0)
+	if u.Issued == 0 {
+		issued = res.Policy.DateLessThan.Add(-a.cfg.CookieLifetime)
+	}
+	err := a.revoked.CheckSignedIssued(res.KeyID, func() [32]byte { return sha256.Sum256(res.PolicyBytes) }, res.Policy.DateLessThan, issued)
+	if err == nil {
+		err = a.revoked.CheckUser(u.Name, issued)
+	}
+	var re *revoke.RevokedError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &re) && re.Revocation.Kind == revoke.KindKey && re.Revocation.Before.IsZero():
+		return policy.Fail(policy.ErrForbidden, "").Because(err)
+	case errors.Is(err, revoke.ErrRevoked):
+		return policy.Fail(policy.ErrBadCredentials, "signed-in cookies revoked: sign in again").Because(err)
+	}
+	return fmt.Errorf("login: %w", err)
 }
 
 // resource is the policy resource this sign-in signs for a configured host.
@@ -430,7 +476,7 @@ func (a *Authenticator) issue(host, who string, now time.Time) ([]*http.Cookie, 
 	if err != nil {
 		return nil, err
 	}
-	uc, err := a.userCookie(who, signatureOf(cookies), exp)
+	uc, err := a.userCookie(who, signatureOf(cookies), now, exp)
 	if err != nil {
 		return nil, err
 	}

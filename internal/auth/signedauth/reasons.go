@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse-dev/gatehouse/cfsign"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 )
 
 // ErrHostNotSigned: the request's Host is not one of the authenticator's hosts. The
@@ -37,4 +38,5 @@ var Reasons = []error{
 	cfsign.ErrResourceMismatch,
 	cfsign.ErrUnsupportedHash,
 	ErrHostNotSigned,
+	revoke.ErrRevoked,
 }

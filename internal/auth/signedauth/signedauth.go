@@ -15,12 +15,16 @@
 // policy, bad signature, expired, not yet valid, wrong address, resource not covered,
 // unsupported hash, a host not listed) is policy.ErrForbidden, as CloudFront answers 403
 // for all of them; the error's text is the specific reason for the log, and it also
-// wraps the cfsign reason for errors.Is. Success is the identity "key:<key ID>".
+// wraps the cfsign reason for errors.Is. A signature that verifies but is revoked (by
+// its policy or its key, Options.Revocations) is policy.ErrForbidden too, wrapping
+// revoke.ErrRevoked; a revocation list too stale to trust (revoke.ErrStale) is an
+// outage (503). Success is the identity "key:<key ID>".
 package signedauth
 
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +33,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/cfsign"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 )
 
 var _ policy.Authenticator = (*Authenticator)(nil)
@@ -42,6 +47,8 @@ func QueryParams() []string { return cfsign.SigningParams() }
 type Options struct {
 	// Now is the clock for policy times; nil uses time.Now.
 	Now func() time.Time
+	// Revocations are checked after a signature verifies; nil: revocation is off.
+	Revocations *revoke.Set
 }
 
 // Authenticator verifies CloudFront signed URLs and cookies. It is safe for concurrent
@@ -52,6 +59,7 @@ type Authenticator struct {
 	cookies  bool
 	verifier *cfsign.Verifier
 	now      func() time.Time
+	revoked  *revoke.Set // nil: off
 }
 
 // New builds the authenticator from its configuration and the top-level key groups,
@@ -98,7 +106,7 @@ func New(name string, cfg *config.SignedAuth, groups map[string]*config.KeyGroup
 	if err != nil {
 		return nil, fmt.Errorf("signed: %w", err)
 	}
-	a := &Authenticator{name: name, cookies: cfg.Cookies == nil || *cfg.Cookies, verifier: v, now: opts.Now}
+	a := &Authenticator{name: name, cookies: cfg.Cookies == nil || *cfg.Cookies, verifier: v, now: opts.Now, revoked: opts.Revocations}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -183,7 +191,29 @@ func (a *Authenticator) Verify(_ context.Context, r *policy.Request) (cfsign.Res
 	if err != nil {
 		return cfsign.Result{}, forbidden(err)
 	}
+	if err := CheckRevoked(a.revoked, res, time.Time{}); err != nil {
+		return cfsign.Result{}, err
+	}
 	return res, nil
+}
+
+// CheckRevoked checks a signature Verify accepted against set (nil: revocation off):
+// its key (issued, when not zero, is the policy's exact issue time, as the login
+// authenticator knows it), then its policy, hashed only when a policy revocation
+// exists. A match is policy.ErrForbidden wrapping revoke.ErrRevoked; any other error
+// (revoke.ErrStale) is returned wrapped, an outage (503).
+func CheckRevoked(set *revoke.Set, res cfsign.Result, issued time.Time) error {
+	if set == nil {
+		return nil
+	}
+	err := set.CheckSignedIssued(res.KeyID, func() [32]byte { return sha256.Sum256(res.PolicyBytes) }, res.Policy.DateLessThan, issued)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, revoke.ErrRevoked):
+		return forbidden(err)
+	}
+	return fmt.Errorf("signed: %w", err)
 }
 
 // Scheme is how the client reached gatehouse: r.Scheme (the gateway resolves a trusted
