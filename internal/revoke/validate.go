@@ -36,19 +36,32 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Msg: fmt.Sprintf(format, args...)}
 }
 
-// Decode reads one revocation from untrusted JSON: strictly (unknown fields and
-// trailing data are errors), then Validate at now.
+// Decode reads one revocation from untrusted JSON (DecodeJSON), then Validate at now.
 func Decode(data []byte, now time.Time) (Revocation, error) {
+	r, err := DecodeJSON(data)
+	if err != nil {
+		return Revocation{}, err
+	}
+	return r, Validate(r, now)
+}
+
+// DecodeJSON reads one revocation object strictly: unknown fields and data after the
+// object are errors. It does not validate: a server completes the record first.
+func DecodeJSON(data []byte) (Revocation, error) {
 	var r Revocation
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&r); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return Revocation{}, fieldErr(te.Field, "wrong type: want %s", jsonType(te.Field))
+		}
 		return Revocation{}, fmt.Errorf("malformed revocation: %w", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Revocation{}, errors.New("malformed revocation: data after the object")
 	}
-	return r, Validate(r, now)
+	return r, nil
 }
 
 // Validate checks a revocation made from untrusted input, at now: the kind is known;
@@ -120,6 +133,17 @@ func Validate(r Revocation, now time.Time) error {
 		return fieldErr("id", "does not match the revocation (leave it out: the server computes it)")
 	}
 	return nil
+}
+
+// jsonType names the JSON type a field takes, for errors.
+func jsonType(field string) string {
+	switch field {
+	case "before", "expires", "created":
+		return "an RFC 3339 time string"
+	case "max_lifetime":
+		return "a duration string"
+	}
+	return "a string"
 }
 
 func printable(s string) bool {

@@ -313,6 +313,7 @@ func adminMux(h *gateway.Handler, m *metrics.Metrics, fl *fleet.Fleet, log *slog
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	handlePprof(mux, token)
+	handleRevocations(mux, token, nil, func() *config.Config { return h.State().Config }, log) // no store yet: 404 "revocation needs a redis section"
 	mux.HandleFunc("POST /cache/invalidate", func(w http.ResponseWriter, r *http.Request) {
 		invalidate(w, r, h, fl, token(), log)
 	})
