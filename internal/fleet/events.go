@@ -174,6 +174,12 @@ func (f *Fleet) readOnce(ctx context.Context) error {
 // synced records that every event published before at has been read.
 func (f *Fleet) synced(at time.Time) {
 	f.stream.synced.Store(at.UnixNano())
+	f.mu.Lock()
+	fns := f.onRead
+	f.mu.Unlock()
+	for _, fn := range fns {
+		fn(at)
+	}
 }
 
 func (f *Fleet) dispatch(e rueidis.XRangeEntry) {

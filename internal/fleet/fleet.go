@@ -59,6 +59,7 @@ type Fleet struct {
 	handlers map[string][]func(Event) // by event kind
 	onLost   []func(reason string)
 	onSync   []func(at time.Time)
+	onRead   []func(at time.Time) // after every stream read: known current as of at
 	started  bool
 
 	stream streamState

@@ -1,0 +1,170 @@
+package fleete2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// basicAs is a Basic Authorization header, and the X-Forwarded-For that makes the
+// request come from client (the replicas trust 127.0.0.1 as a proxy), so that tests
+// failing logins do not lock each other out.
+func basicAs(user, password, client string) []string {
+	return []string{"Authorization: Basic " + b64(user+":"+password), "X-Forwarded-For: " + client}
+}
+
+func TestFleetInvalidationReachesEveryReplica(t *testing.T) {
+	w := newWorld(t, 3, "")
+	w.put("pub/a.txt", "version 1")
+	for _, r := range w.replicas {
+		get(t, r.public+"/pub/a.txt")
+		if st, body, xc := get(t, r.public+"/pub/a.txt"); st != 200 || body != "version 1" || !strings.HasPrefix(xc, "Hit") {
+			t.Fatalf("%s: %d %q X-Cache %q, want a cached version 1", r.name, st, body, xc)
+		}
+	}
+	w.put("pub/a.txt", "version 2")
+	start := time.Now()
+	out, err := cli(t, w.replicas[1], "invalidate", "--json", "/pub/a.txt")
+	if err != nil {
+		t.Fatalf("invalidate: %v\n%s", err, out)
+	}
+	var res struct {
+		Removed int
+		Fleet   struct{ Replicas, Applied int }
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if res.Removed < 1 || res.Fleet.Replicas != 3 || res.Fleet.Applied != 3 {
+		t.Fatalf("invalidate answered %s: want entries removed here and applied by 3 of 3", out)
+	}
+	t.Logf("invalidation applied by every replica %s after the command started", time.Since(start))
+	for _, r := range w.replicas {
+		if st, body, _ := get(t, r.public+"/pub/a.txt"); st != 200 || body != "version 2" {
+			t.Fatalf("%s after the invalidation: %d %q, want version 2", r.name, st, body)
+		}
+	}
+}
+
+func TestFleetFailedLoginsLockEveryReplica(t *testing.T) {
+	w := newWorld(t, 3, "")
+	w.put("basic/x", "secret")
+	const client = "198.51.100.10"
+	for i := range 10 {
+		r := w.replicas[i%3]
+		if st, _, _ := get(t, r.public+"/basic/x", basicAs("alice", fmt.Sprint("wrong", i), client)...); st != http.StatusUnauthorized {
+			t.Fatalf("failure %d on %s: %d, want 401", i+1, r.name, st)
+		}
+	}
+	for _, r := range w.replicas {
+		d := eventually(t, time.Second, r.name+" locks the client after ten failures spread over three replicas", func() bool {
+			st, _, _ := get(t, r.public+"/basic/x", basicAs("alice", "right", client)...)
+			return st == http.StatusTooManyRequests
+		})
+		t.Logf("%s locked the client %s after the tenth failure was answered", r.name, d)
+	}
+	// Another client is not affected.
+	if st, body, _ := get(t, w.replicas[0].public+"/basic/x", basicAs("alice", "right", "198.51.100.11")...); st != 200 || body != "secret" {
+		t.Fatalf("another client: %d %q", st, body)
+	}
+}
+
+// TestFleetRedisPausedAndResumed pauses Redis (SIGSTOP: connections stay open, nothing
+// answers) and checks docs/fleet.md's outage table, then resumes it.
+func TestFleetRedisPausedAndResumed(t *testing.T) {
+	w := newWorld(t, 3, "")
+	w.put("pub/p.txt", "public")
+	w.put("basic/x", "secret")
+	w.put("signed/s.txt", "signed")
+	r0 := w.replicas[0]
+	signed := w.sign(r0, "/signed/s.txt")
+	if st, _, _ := get(t, signed); st != 200 {
+		t.Fatalf("signed URL before the outage: %d", st)
+	}
+	if err := w.redis.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	paused := time.Now()
+	// Within max_staleness (3s) the last revocation list is enforced and requests pass.
+	if st, _, _ := get(t, signed); st != 200 && time.Since(paused) < 2*time.Second {
+		t.Fatalf("signed URL within max_staleness of the outage: %d, want 200", st)
+	}
+	// Public routes never need Redis.
+	if st, _, _ := get(t, r0.public+"/pub/p.txt"); st != 200 {
+		t.Fatalf("public route during the outage: %d", st)
+	}
+	// After max_staleness, on_outage deny: 503 for what needs the revocation list.
+	eventually(t, 10*time.Second, "signed URL denied (503) once the revocation list is older than max_staleness", func() bool {
+		st, _, _ := get(t, signed)
+		return st == http.StatusServiceUnavailable
+	})
+	// Basic failures fall back to local counts divided by redis.replicas: 10/3 = 3.
+	const client = "198.51.100.20"
+	for i := range 3 {
+		if st, _, _ := get(t, r0.public+"/basic/x", basicAs("alice", fmt.Sprint("wrong", i), client)...); st != http.StatusUnauthorized {
+			t.Fatalf("failure %d during the outage: %d", i+1, st)
+		}
+	}
+	if st, _, _ := get(t, r0.public+"/basic/x", basicAs("alice", "right", client)...); st != http.StatusTooManyRequests {
+		t.Fatalf("after 3 local failures during the outage: %d, want 429 (max_failures 10 / 3 replicas)", st)
+	}
+	// The readiness probe reports Redis but stays ready.
+	st, body := admin(t, r0, http.MethodGet, "/readyz", nil)
+	if st != 200 || !strings.Contains(string(body), `"connected":false`) {
+		t.Fatalf("readyz during the outage: %d %s", st, body)
+	}
+	// An invalidation is applied here and reported as not sent.
+	st, body = admin(t, r0, http.MethodPost, "/cache/invalidate", map[string][]string{"paths": {"/pub/*"}})
+	if st != http.StatusServiceUnavailable || !strings.Contains(string(body), "fleet_error") {
+		t.Fatalf("invalidate during the outage: %d %s", st, body)
+	}
+	if err := w.redis.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	d := eventually(t, 10*time.Second, "signed URL allowed again after Redis resumed", func() bool {
+		st, _, _ := get(t, signed)
+		return st == http.StatusOK
+	})
+	t.Logf("signed URLs served again %s after Redis resumed", d)
+	st, body = admin(t, r0, http.MethodGet, "/readyz", nil)
+	if st != 200 || !strings.Contains(string(body), `"connected":true`) {
+		t.Fatalf("readyz after the outage: %d %s", st, body)
+	}
+}
+
+// TestFleetRedisRestartLosesNothingThatMatters restarts Redis without persistence: it
+// comes back empty. Replicas empty their caches (they cannot know what was invalidated
+// meanwhile) and go on.
+func TestFleetRedisRestartLosesNothingThatMatters(t *testing.T) {
+	w := newWorld(t, 3, "")
+	w.put("pub/r.txt", "old")
+	for _, r := range w.replicas {
+		get(t, r.public+"/pub/r.txt")
+	}
+	w.put("pub/r.txt", "new")
+	if err := w.redis.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range w.replicas {
+		eventually(t, 15*time.Second, r.name+" dropped its cached copy after Redis came back empty", func() bool {
+			_, body, _ := get(t, r.public+"/pub/r.txt")
+			return body == "new"
+		})
+	}
+	// The fleet works on the new Redis: an invalidation reaches everyone again.
+	w.put("pub/r.txt", "newer")
+	for _, r := range w.replicas {
+		get(t, r.public+"/pub/r.txt")
+	}
+	eventually(t, 10*time.Second, "all three replicas beat into the new Redis", func() bool {
+		_, body := admin(t, w.replicas[0], http.MethodGet, "/readyz", nil)
+		return strings.Contains(string(body), `"replicas":3`)
+	})
+	st, body := admin(t, w.replicas[2], http.MethodPost, "/cache/invalidate", map[string][]string{"paths": {"/pub/r.txt"}})
+	if st != 200 || !strings.Contains(string(body), `"applied":3`) {
+		t.Fatalf("invalidate after the restart: %d %s", st, body)
+	}
+}
