@@ -1,24 +1,16 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 )
 
 type invalidateFlags struct {
-	admin    string
-	tokenEnv string
-	json     bool
-	timeout  time.Duration
+	adminFlags
+	json bool
 }
 
 func newInvalidate(std IO) *cobra.Command {
@@ -37,41 +29,20 @@ every one of them.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.admin, "admin", "127.0.0.1:9090", "admin listener address (host:port or URL)")
-	fl.StringVar(&f.tokenEnv, "token-env", "GATEHOUSE_ADMIN_TOKEN", "environment variable holding admin.token")
+	f.register(fl)
 	fl.BoolVar(&f.json, "json", false, "print the server's JSON answer")
-	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "how long to wait for the answer")
 	return cmd
 }
 
 func (f *invalidateFlags) run(cmd *cobra.Command, std IO, paths []string) error {
-	ctx := cmd.Context()
-	token := os.Getenv(f.tokenEnv)
-	if token == "" {
-		return usagef(cmd, "environment variable %s (--token-env) is empty: it must hold admin.token", f.tokenEnv)
-	}
-	base := f.admin
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
-	}
-	body, _ := json.Marshal(map[string][]string{"paths": paths})
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSuffix(base, "/")+"/cache/invalidate", bytes.NewReader(body))
+	ans, err := f.call(cmd, http.MethodPost, "/cache/invalidate", map[string][]string{"paths": paths})
 	if err != nil {
-		return usagef(cmd, "--admin: %v", err)
+		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return &exitError{code: 1, msg: err.Error()}
+	if ans.status != http.StatusOK {
+		return ans.refused()
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if resp.StatusCode != http.StatusOK {
-		return &exitError{code: 1, msg: fmt.Sprintf("%s: %s", resp.Status, strings.TrimSpace(string(raw)))}
-	}
+	raw := ans.body
 	if f.json {
 		_, err := std.Stdout.Write(raw)
 		return err

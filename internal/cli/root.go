@@ -60,7 +60,7 @@ configuration error (the file cannot be read, decoded, validated or built).`,
 	root.SetIn(std.Stdin)
 	root.SetOut(std.Stdout)
 	root.SetErr(std.Stderr)
-	root.AddCommand(newServe(std), newDemo(std), configFileArg(newCheck(std)), newExplain(std), newPasswd(std), newKeygen(std), newSign(std), newVersion(std), newIPRanges(std), newInvalidate(std))
+	root.AddCommand(newServe(std), newDemo(std), configFileArg(newCheck(std)), newExplain(std), newPasswd(std), newKeygen(std), newSign(std), newVersion(std), newIPRanges(std), newInvalidate(std), newRevoke(std))
 	markUsageErrors(root)
 	return root
 }
