@@ -267,6 +267,8 @@ type reportRoute struct {
 	Origin  string `json:"origin"`
 	Public  bool   `json:"public"`
 	Mode    string `json:"mode,omitempty"`
+	// RateLimit describes the route's rate_limit (explain_ratelimit.go).
+	RateLimit string `json:"rate_limit,omitempty"`
 }
 
 // reportObject is the route's response headers policy applied to an object response
@@ -298,6 +300,7 @@ func newReport(r *http.Request, client netip.Addr, p *gateway.Plan, loadErr erro
 		if !rt.Policy.Public {
 			rep.Route.Mode = map[bool]string{true: "all", false: "any"}[rt.Policy.Mode == policy.All]
 		}
+		rep.Route.RateLimit = describeRateLimit(rt.RateLimit)
 	}
 	for _, s := range p.Decision.Steps {
 		rep.Steps = append(rep.Steps, reportStep{s.Name, s.Outcome.String(), s.Text()})
@@ -349,6 +352,9 @@ func (rep *report) print(w io.Writer) {
 	}
 	if rt := rep.Route; rt != nil {
 		fmt.Fprintf(tw, "route\troutes[%d] %q (pattern %s, origin %s)\n", rt.Index, rt.Name, rt.Pattern, rt.Origin)
+		if rt.RateLimit != "" {
+			fmt.Fprintf(tw, "rate limit\t%s\n", rt.RateLimit)
+		}
 		switch {
 		case rep.Preflight:
 			fmt.Fprintf(tw, "auth\tCORS preflight: answered without authenticators\n")

@@ -153,9 +153,9 @@ routes:
 		msg  string
 	}{
 		{3, "server.listne", `unknown key "listne" (known keys: client_ip_header, idle_timeout, listen, max_connections, read_header_timeout, shutdown_timeout, tls, trusted_proxies)`},
-		{4, "colour", `unknown key "colour" (known keys: admin, cache, key_groups, log, origins, pages, routes, server, tracing)`},
+		{4, "colour", `unknown key "colour" (known keys: admin, cache, key_groups, log, origins, pages, redis, routes, server, tracing)`},
 		{9, "origins.media.s3.bukket", `unknown key "bukket" (known keys: access_key_id, bucket, endpoint, max_attempts, path_style, profile, region, secret_access_key, session_token)`},
-		{16, "routes[1].publik", `unknown key "publik" (known keys: add_prefix, auth, cache, cors, error_pages, index, listing, methods, name, origin, path, public, response_headers, strip_prefix, upload)`},
+		{16, "routes[1].publik", `unknown key "publik" (known keys: add_prefix, auth, cache, cors, error_pages, index, listing, methods, name, origin, path, public, rate_limit, response_headers, strip_prefix, upload)`},
 		{19, "routes[1].auth.users", `unknown key "users" (known keys: methods, mode)`},
 	}
 	if len(errs) != len(want) {

@@ -13,6 +13,7 @@ import (
 
 // buildRoutes compiles every route, in file order (the order they are matched in).
 func (b *builder) buildRoutes() {
+	b.buildRateLimits() // ratelimit.go
 	for i, rc := range b.cfg.Routes {
 		b.buildRoute(i, rc)
 	}
@@ -33,6 +34,7 @@ func (b *builder) buildRoute(i int, rc *config.Route) {
 	corsRoute(rt, rc)
 	b.writeRoute(i, rt, rc)
 	b.presignRoute(i, rt, rc)
+	b.rateLimitRoute(rt, rc)
 	if rc.Listing {
 		b.listRoute(i, rt)
 	}

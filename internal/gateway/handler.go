@@ -139,6 +139,9 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 		h.reply(ctx, w, r, st, p.Route, http.StatusNoContent, nil)
 		return nil
 	case Refuse:
+		if errors.Is(p.Cause, ErrRateLimited) {
+			e.m.RateLimited()
+		}
 		return &httpx.Error{Status: p.Status, Cause: p.Cause}
 	case List:
 		return serveList(ctx, w, r, st, p, e)

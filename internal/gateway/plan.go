@@ -134,6 +134,9 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 		}
 		rt.CORS.Apply(p.Header, r)
 	}
+	if rt.RateLimit != nil && !rt.RateLimit.beforePolicy(p, r, preq) { // ratelimit.go: by client or header
+		return p
+	}
 
 	dctx, span := startSpan(ctx, "policy.decide") // trace.go; nothing when not traced
 	p.Decision = rt.Policy.Decide(dctx, preq)
@@ -143,6 +146,9 @@ func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Reque
 			p.Header.Add("WWW-Authenticate", c)
 		}
 		return p.refuse(p.Decision.Status, errors.New("denied: "+p.Decision.Reason))
+	}
+	if rt.RateLimit != nil && !rt.RateLimit.afterPolicy(p, preq) { // by identity
+		return p
 	}
 	if !slices.Contains(rt.Methods, r.Method) {
 		p.Header.Set("Allow", strings.Join(rt.Methods, ", "))

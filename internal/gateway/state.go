@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/pages"
 	"github.com/gatehouse-dev/gatehouse/internal/policy"
 	"github.com/gatehouse-dev/gatehouse/internal/probe"
+	"github.com/gatehouse-dev/gatehouse/internal/ratelimit"
 	"github.com/gatehouse-dev/gatehouse/internal/route"
 )
 
@@ -71,6 +72,8 @@ type State struct {
 	warnings   config.Errors
 	// metrics records requests (metrics.go); nil until Instrument.
 	metrics *stateMetrics
+	// rateLimits holds the routes' rate limiters (ratelimit.go); carried over by reloads.
+	rateLimits *ratelimit.Registry
 
 	mu     sync.Mutex
 	probes map[string]ProbeResult
@@ -107,6 +110,9 @@ type Route struct {
 	Lister origin.Lister
 	// Writes is how the route writes (PUT, DELETE; write.go); nil: read-only.
 	Writes *Writes
+	// RateLimit limits the route's requests per client, identity or header (ratelimit.go);
+	// nil: unlimited.
+	RateLimit *RateLimit
 	// metrics records the route's requests (metrics.go); nil until Instrument.
 	metrics *metrics.Route
 }

@@ -25,6 +25,7 @@ func fullScrape(t *testing.T) (names map[string]bool, families []string) {
 	r.Request("GET", 200, origin.CacheHit, time.Millisecond, time.Millisecond, 1)
 	r.Auth([]policy.Step{{Name: "staff", Outcome: policy.NoCredentials}})
 	r.Upload(201, 1)
+	r.RateLimited()
 	m.Origin("files").ObserveCall("Get", 200, time.Millisecond)
 	m.Reloaded(errors.New("bad"), time.Now())
 	m.SetState(func() Snapshot {

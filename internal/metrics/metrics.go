@@ -48,6 +48,7 @@ type Metrics struct {
 	auth        *prometheus.CounterVec
 	uploads     *prometheus.CounterVec
 	uploadBytes *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
 	originCalls *prometheus.CounterVec
 	originDur   *prometheus.HistogramVec
 
@@ -80,6 +81,7 @@ func New() *Metrics {
 	m.uploads = f.counterVec("uploads_total",
 		"PUT requests to routes that accept uploads, by route and result (stored; refused: 4xx, denials included; failed: the rest).", "route", "result")
 	m.uploadBytes = f.counterVec("upload_received_bytes_total", "Request body bytes read from PUT requests, by route.", "route")
+	m.rateLimited = f.counterVec("rate_limited_total", "Requests refused (429) for being over their route's rate_limit, by route.", "route")
 	m.originCalls = f.counterVec("origin_requests_total",
 		"Calls made to origins (below the cache), by origin, operation and status.", "origin", "operation", "status")
 	m.originDur = f.histogramVec("origin_request_duration_seconds",

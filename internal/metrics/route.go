@@ -107,6 +107,7 @@ type Route struct {
 	ttfb     [len(methods)][len(classes)]lazy[prometheus.Observer]
 	uploads  [3]lazy[prometheus.Counter] // stored, refused, failed
 	upBytes  lazy[prometheus.Counter]
+	limited  lazy[prometheus.Counter]
 
 	authMu sync.Mutex                                                          // serialises writers of auth
 	auth   atomic.Pointer[map[string]*[len(outcomes)]lazy[prometheus.Counter]] // copy on write
@@ -215,4 +216,12 @@ func (r *Route) Upload(status int, received int64) {
 			return r.m.uploadBytes.WithLabelValues(r.name)
 		}).Add(float64(received))
 	}
+}
+
+// RateLimited records a request refused (429) for being over the route's rate_limit.
+func (r *Route) RateLimited() {
+	if r == nil {
+		return
+	}
+	r.limited.get(func() prometheus.Counter { return r.m.rateLimited.WithLabelValues(r.name) }).Inc()
 }

@@ -92,20 +92,34 @@ func (l *Limiter) Allow(k Key) Decision {
 	e.roll(win)
 	e.last = now
 
-	var prev, cur, limit int64
+	// Each check is a count (previous and current window) against a limit; a request
+	// must pass every one.
+	var checks [2]struct{ prev, cur, limit int64 }
+	n := 1
 	share := int64(math.MaxInt64)
+	fleetPrev, fleetCur := e.fleetPrev+e.pendPrev, e.fleetCur+e.pendCur
 	switch mode {
 	case modeLocal:
-		prev, cur, limit = e.localPrev, e.localCur, l.limit
+		checks[0].prev, checks[0].cur, checks[0].limit = e.localPrev, e.localCur, l.limit
 	case modeOutage:
-		prev, cur, limit = e.localPrev, e.localCur, (l.limit+f.replicas-1)/f.replicas
+		// This replica's own counts against its part of the limit, and the fleet's
+		// totals as last learned (plus what it admitted since) against the whole.
+		checks[0].prev, checks[0].cur, checks[0].limit = e.localPrev, e.localCur, (l.limit+f.replicas-1)/f.replicas
+		checks[1].prev, checks[1].cur, checks[1].limit = fleetPrev, fleetCur, l.limit
+		n = 2
 	case modeFleet:
-		prev, cur, limit = e.fleetPrev+e.pendPrev, e.fleetCur+e.pendCur, l.limit
+		checks[0].prev, checks[0].cur, checks[0].limit = fleetPrev, fleetCur, l.limit
 		known := float64(e.fleetPrev)*weight + float64(e.fleetCur)
 		share = int64(math.Ceil((float64(l.limit) - known) / float64(f.replicas)))
 	}
-	if float64(prev)*weight+float64(cur)+1 > float64(limit) {
-		return Decision{RetryAfter: retryAfter(prev, cur, limit, elapsed, l.per)}
+	var wait time.Duration
+	for _, c := range checks[:n] {
+		if float64(c.prev)*weight+float64(c.cur)+1 > float64(c.limit) {
+			wait = max(wait, retryAfter(c.prev, c.cur, c.limit, elapsed, l.per))
+		}
+	}
+	if wait > 0 {
+		return Decision{RetryAfter: wait}
 	}
 	if e.pendCur >= share {
 		return Decision{RetryAfter: time.Second} // this replica's share until the next sync

@@ -30,8 +30,12 @@
 // to about ⌈limit/replicas⌉ more per replica, once, until the next round.
 //
 // When Sync fails, or has not succeeded for StaleAfter (three intervals by default),
-// every replica counts alone with the limit ⌈limit/replicas⌉, so the fleet as a whole
-// admits no more than the limit (replicas being the most replicas that share the fleet).
+// every replica counts alone with the limit ⌈limit/replicas⌉ (its own counts of the
+// current windows), and also keeps the fleet's totals as last learned, plus what it
+// admitted since, under the whole limit. So the fleet admits no more than the limit in
+// windows that start during the outage (replicas being the most replicas that share
+// it), and in the window it began in no more than the limit plus what replicas that had
+// not learned a key's totals admit of it, at most ⌈limit/replicas⌉ each.
 // Without a Syncer the counting is local and exact: the limit applies to this process.
 //
 // Keys are SHA-256 hashes, truncated to 128 bits, of what is counted (a client address,
@@ -61,6 +65,9 @@ type Count struct {
 	Window int64
 	// N is a count: the replica's unsent requests (to Sync), the fleet's total (from it).
 	N int64
+	// TTL is how long the fleet must keep the count from now (to Sync; unset in what it
+	// returns): until the window after Window ends, when no estimate reads it any more.
+	TTL time.Duration
 }
 
 // Syncer shares counts between the replicas of a fleet.

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -468,5 +469,94 @@ func BenchmarkAllow(b *testing.B) {
 				l.Allow(ClientKey(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})))
 			}
 		})
+	})
+}
+
+// TestOutageKeepsFleetTotals: during an outage a replica also holds a key to the
+// fleet's totals it last learned, so a key another replica exhausted stays refused.
+func TestOutageKeepsFleetTotals(t *testing.T) {
+	c := newClock(at(0, 0))
+	s := newMemSyncer()
+	regs, ls := replicas(3, 30, time.Minute, s, c)
+	syncAll(t, regs)
+	k := key("k")
+	for range 10 {
+		allowN(ls[0], k, 30)
+		c.Add(100 * time.Millisecond)
+		syncAll(t, regs)
+	}
+	// Replica 1 serves the key and learns the fleet's totals with the next round (it
+	// may admit a share of it first: its first sight of the key).
+	allowN(ls[1], k, 1)
+	syncAll(t, regs)
+	s.fail.Store(true)
+	c.Add(time.Second)
+	if !regs[1].Local() {
+		t.Fatal("not in the outage fallback")
+	}
+	if n := allowN(ls[1], k, 10); n != 0 {
+		t.Errorf("during an outage replica 1 admitted %d of a key the fleet had exhausted", n)
+	}
+	// Replica 2 never learned the key: it admits its part of the limit, no more.
+	if n := allowN(ls[2], k, 30); n != 10 {
+		t.Errorf("during an outage replica 2 admitted %d of a key it never saw, want ⌈30/3⌉ = 10", n)
+	}
+}
+
+// TestSyncTTL: each count sent says how long the fleet must keep it: until the end of
+// the window after its own.
+func TestSyncTTL(t *testing.T) {
+	c := newClock(at(0, 20))
+	var got []Count
+	s := syncFunc(func(_ context.Context, counts []Count) ([]Count, error) {
+		got = append(got, counts...)
+		return counts, nil
+	})
+	r := NewRegistry(Options{Syncer: s, Replicas: 1, Now: c.Now})
+	l := r.New("r", 10, time.Minute)
+	l.Allow(key("a"))
+	if err := r.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].TTL != 100*time.Second || got[1].TTL != 40*time.Second || got[0].Window != got[1].Window+1 {
+		t.Fatalf("counts %+v, want TTLs 100s (current window) and 40s (previous)", got)
+	}
+}
+
+type syncFunc func(context.Context, []Count) ([]Count, error)
+
+func (f syncFunc) Sync(ctx context.Context, c []Count) ([]Count, error) { return f(ctx, c) }
+
+// TestStartLoop: Start syncs every Interval and falls back to local counting when the
+// fleet stops answering, then returns to fleet counting (in a synctest bubble: no real
+// sleeps).
+func TestStartLoop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newMemSyncer()
+		r := NewRegistry(Options{Syncer: s, Replicas: 2})
+		ctx, cancel := context.WithCancel(context.Background())
+		r.Start(ctx)
+		r.Start(ctx) // a second call starts nothing
+		time.Sleep(150 * time.Millisecond)
+		if r.Local() || s.calls.Load() != 1 {
+			t.Fatalf("after one interval: local %v, %d calls", r.Local(), s.calls.Load())
+		}
+		s.fail.Store(true)
+		time.Sleep(400 * time.Millisecond)
+		if !r.Local() {
+			t.Fatal("the fleet has failed for four intervals: want local counting")
+		}
+		s.fail.Store(false)
+		time.Sleep(100 * time.Millisecond)
+		if r.Local() {
+			t.Fatal("the fleet answers again: want fleet counting")
+		}
+		cancel()
+		synctest.Wait()
+		n := s.calls.Load()
+		time.Sleep(time.Second)
+		if s.calls.Load() != n {
+			t.Fatal("the loop went on after its context ended")
+		}
 	})
 }

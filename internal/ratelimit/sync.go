@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // sent is one entry's counts in a Sync round: its current window and what was sent for
@@ -29,6 +30,7 @@ func (r *Registry) SyncOnce(ctx context.Context) error {
 	}
 	var batch []sent
 	var counts []Count
+	now := r.now().UnixNano()
 	for _, l := range r.live() {
 		for i := range l.shards {
 			s := &l.shards[i]
@@ -40,7 +42,9 @@ func (r *Registry) SyncOnce(ctx context.Context) error {
 				}
 				name := l.fleetName(e)
 				batch = append(batch, sent{l: l, s: s, e: e, win: e.win, cur: e.pendCur, prev: e.pendPrev})
-				counts = append(counts, Count{Key: name, Window: e.win, N: e.pendCur}, Count{Key: name, Window: e.win - 1, N: e.pendPrev})
+				ttl := time.Duration((e.win+2)*l.per - now) // the end of the window after e.win
+				counts = append(counts, Count{Key: name, Window: e.win, N: e.pendCur, TTL: ttl},
+					Count{Key: name, Window: e.win - 1, N: e.pendPrev, TTL: ttl - time.Duration(l.per)})
 			}
 			clear(s.dirty)
 			s.dirty = s.dirty[:0]
