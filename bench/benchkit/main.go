@@ -15,6 +15,7 @@
 //	benchkit securelink --secret S --path /bench/obj --count N --out FILE
 //	benchkit measure    --label ... --pids P[,P] --url URL [...]   (appends one JSON line)
 //	benchkit upload     --url URL --size N [--basic U:P | --sigv4 K:S] [--pids ... --out F]
+//	benchkit fleet-invalidate --admin URL,URL,URL --fill URL,URL,URL --path P --count N --out F
 //	benchkit report     --runs runs.jsonl --meta meta.json --template T --json OUT --md OUT
 package main
 
@@ -25,20 +26,21 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchkit cidrs|jwt|jwks-serve|htpasswd|signed|securelink|ranges|measure|upload|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchkit cidrs|jwt|jwks-serve|htpasswd|signed|securelink|ranges|measure|upload|fleet-invalidate|report [flags]")
 		os.Exit(2)
 	}
 	cmds := map[string]func([]string) error{
-		"cidrs":      cmdCIDRs,
-		"jwt":        cmdJWT,
-		"jwks-serve": cmdJWKSServe,
-		"htpasswd":   cmdHtpasswd,
-		"signed":     cmdSigned,
-		"securelink": cmdSecureLink,
-		"ranges":     cmdRanges,
-		"measure":    cmdMeasure,
-		"upload":     cmdUpload,
-		"report":     cmdReport,
+		"cidrs":            cmdCIDRs,
+		"jwt":              cmdJWT,
+		"jwks-serve":       cmdJWKSServe,
+		"htpasswd":         cmdHtpasswd,
+		"signed":           cmdSigned,
+		"securelink":       cmdSecureLink,
+		"ranges":           cmdRanges,
+		"measure":          cmdMeasure,
+		"upload":           cmdUpload,
+		"fleet-invalidate": cmdFleetInvalidate,
+		"report":           cmdReport,
 	}
 	run, ok := cmds[os.Args[1]]
 	if !ok {

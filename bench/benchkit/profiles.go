@@ -225,6 +225,8 @@ var inclusivePaths = []struct{ label, suffix string }{
 	{"  of which `write` system calls", "syscall.write"},
 	{"memory copies (`runtime.memmove`)", "runtime.memmove"},
 	{"access log line (`logAccess`)", "gateway.(*Handler).logAccess"},
+	{"fleet: revocation check of a signed request (`revoke.(*Set).CheckSigned`)", "revoke.(*Set).CheckSigned"},
+	{"fleet: route rate limit (`gateway.(*RateLimit).beforePolicy`)", "gateway.(*RateLimit).beforePolicy"},
 	{"upload: request body read (`gateway.(*limitedBody).Read`)", "gateway.(*limitedBody).Read"},
 	{"upload: part uploads to the origin (`s3origin.(*Bucket).uploadPart`)", "s3origin.(*Bucket).uploadPart"},
 	{"  of which the SDK's SigV4 payload hash (`ComputePayloadSHA256`)", "signer/v4.(*ComputePayloadSHA256).HandleFinalize"},

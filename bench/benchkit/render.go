@@ -19,7 +19,10 @@ import (
 // (requests per CPU-second), {{ahead S V PEER}} and {{cheaper S V PEER}} (words for
 // gatehouse's throughput and CPU against a peer), {{incl PROFILE SYMBOL}} and
 // {{comp PROFILE COMPONENT}} (profile shares), {{meta KEY}}, and {{ratioVal ...}} /
-// {{figVal ...}} as numbers for comparisons. Metric ids: rps, mibps, p50, p99, cpu10k,
+// {{figVal ...}} as numbers for comparisons; for the fleet scenario, {{fleetCost M}} and
+// {{fleetCostVal M}} (gatehouse-fleet over gatehouse-cache, same round), {{fleetInv W}}
+// (the invalidation round trip in ms: median, min, max, or n), {{hasFleetInv}},
+// {{fleetReplicas}}, {{fleetRevocations}} and {{fleetRevocationNote}}. Metric ids: rps, mibps, p50, p99, cpu10k,
 // cpugib, cpuutil, rss, origin10k, origingib.
 func render(rep *Report, tmplFile string) ([]byte, error) {
 	find := func(s, v, c string) *Summary {
@@ -137,6 +140,54 @@ func render(rep *Report, tmplFile string) ([]byte, error) {
 				}
 			}
 			return "n/a"
+		},
+		"fleetCost": func(m string) string {
+			if rep.Fleet == nil {
+				return "n/a"
+			}
+			return ratioSpan(rep.Fleet.CheckCost[m])
+		},
+		"fleetCostVal": func(m string) float64 {
+			if rep.Fleet == nil || rep.Fleet.CheckCost[m].N == 0 {
+				return math.NaN()
+			}
+			return rep.Fleet.CheckCost[m].Median
+		},
+		"hasFleetInv": func() bool { return rep.Fleet != nil && rep.Fleet.Invalidation != nil },
+		"fleetInv": func(what string) string {
+			if rep.Fleet == nil || rep.Fleet.Invalidation == nil {
+				return "n/a"
+			}
+			st := rep.Fleet.Invalidation.Ms
+			switch what {
+			case "median":
+				return fmtSig(st.Median)
+			case "min":
+				return fmtSig(st.Min)
+			case "max":
+				return fmtSig(st.Max)
+			case "n":
+				return strconv.Itoa(st.N)
+			}
+			return "n/a"
+		},
+		"fleetReplicas": func() int {
+			if rep.Fleet == nil || rep.Fleet.Invalidation == nil {
+				return 0
+			}
+			return rep.Fleet.Invalidation.Replicas
+		},
+		"fleetRevocations": func() int {
+			if rep.Fleet == nil {
+				return 0
+			}
+			return rep.Fleet.Revocations
+		},
+		"fleetRevocationNote": func() string {
+			if rep.Fleet == nil {
+				return ""
+			}
+			return rep.Fleet.RevocationNote
 		},
 		"pct": fmtPct,
 		"sig": fmtSig,

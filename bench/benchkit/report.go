@@ -153,7 +153,9 @@ type Report struct {
 	Summary  []Summary         `json:"summary"`
 	Micro    []Micro           `json:"micro,omitempty"`
 	Profiles []Profile         `json:"profiles,omitempty"`
-	Runs     []Run             `json:"runs"`
+	// Fleet is the fleet scenario's check cost and invalidation propagation (issue 16).
+	Fleet *FleetReport `json:"fleet,omitempty"`
+	Runs  []Run        `json:"runs"`
 }
 
 func cmdReport(args []string) error {
@@ -165,6 +167,8 @@ func cmdReport(args []string) error {
 	tmplFile := fs.String("template", "", "Markdown template")
 	jsonOut := fs.String("json", "", "JSON output")
 	mdOut := fs.String("md", "", "Markdown output")
+	fleetJSON := fs.String("fleet", "", "the fleet scenario's invalidation timings, fleet.json (optional)")
+	fleetMeta := fs.String("fleet-meta", "", "the fleet scenario's key=value notes, fleet-meta.txt (optional)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -190,6 +194,9 @@ func cmdReport(args []string) error {
 		rep.Profiles = readProfiles(*profDir)
 	}
 	rep.Summary = summarize(rep.Runs)
+	if rep.Fleet, err = fleetReport(rep.Runs, *fleetJSON, *fleetMeta); err != nil {
+		return err
+	}
 	jb, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
@@ -358,7 +365,7 @@ func sortKeys(keys []key) {
 	for i, s := range scenarios {
 		scen[i] = s.ID
 	}
-	cont := []string{"gatehouse", "gatehouse-chunked", "nginx-return", "nginx-proxy", "gatehouse-cache", "nginx-cache", "nginx-securelink", "nginx-securelink-cache", "nginx-slice", "nginx-basic", "oauth2-proxy", "nginx-geo", "minio-direct"}
+	cont := []string{"gatehouse", "gatehouse-chunked", "nginx-return", "nginx-proxy", "gatehouse-cache", "gatehouse-fleet", "nginx-cache", "nginx-securelink", "nginx-securelink-cache", "nginx-slice", "nginx-basic", "oauth2-proxy", "nginx-geo", "minio-direct"}
 	sort.SliceStable(keys, func(i, j int) bool {
 		a, b := keys[i], keys[j]
 		if x, y := rank(scen, a.scenario), rank(scen, b.scenario); x != y {

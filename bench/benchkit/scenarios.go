@@ -13,8 +13,8 @@ type Scenario struct {
 	Bulk bool
 }
 
-// scenarios are in the issue's order (issue 5's seven, issue 6's Range scenario, then
-// issue 14's upload).
+// scenarios are in the issue's order (issue 5's seven, issue 6's Range scenario, issue
+// 14's upload, then issue 16's fleet).
 var scenarios = []Scenario{
 	{ID: "ceiling", N: 1, Title: "Ceiling: nginx `return 200` with a 4 KiB body"},
 	{ID: "public", N: 2, Title: "Public object", Peer: "nginx-proxy"},
@@ -25,6 +25,7 @@ var scenarios = []Scenario{
 	{ID: "ip", N: 7, Title: "IP allowlist of 100k CIDRs", Peer: "nginx-geo"},
 	{ID: "range", N: 8, Title: "Range requests: 1 MiB at random offsets in the 1 GiB object", Peer: "nginx-proxy"},
 	{ID: "upload", N: 9, Title: "Upload: one 1 GiB PUT streamed to MinIO", Peer: "nginx-proxy", Bulk: true},
+	{ID: "fleet", N: 10, Title: "Fleet checks on a cached signed 4 KiB hit, and invalidation across three replicas"},
 }
 
 // contenderLabels name contenders in tables.
@@ -32,6 +33,7 @@ var contenderLabels = map[string]string{
 	"gatehouse":              "gatehouse",
 	"gatehouse-cache":        "gatehouse with its cache",
 	"gatehouse-chunked":      "gatehouse, chunked body",
+	"gatehouse-fleet":        "gatehouse with its cache, `redis` and `rate_limit`",
 	"nginx-return":           "nginx `return 200`",
 	"nginx-proxy":            "nginx `proxy_pass`",
 	"nginx-cache":            "nginx `proxy_cache`",

@@ -1,5 +1,5 @@
-# The scenarios of issue 5 (and issue 6's Range, issue 14's upload), their contenders,
-# and how one is measured. Sourced by bench/run.
+# The scenarios of issue 5 (and issue 6's Range, issue 14's upload, issue 16's fleet),
+# their contenders, and how one is measured. Sourced by bench/run.
 # shellcheck shell=bash
 
 # Contenders of the variant being run, by name: URL, server PIDs ("SERVING,OTHERS..."),
@@ -156,6 +156,9 @@ make_shared_data() {
 	# A signing key pair for signed URLs; keygen prints the key ID.
 	KEY_ID=$("$BIN/gatehouse" keygen --type rsa --out "$DATA/keys" 2>/dev/null)
 	[[ -n "$KEY_ID" ]] || die "gatehouse keygen printed no key ID"
+	# A second one, revoked in the fleet scenario.
+	KEY2_ID=$("$BIN/gatehouse" keygen --type rsa --out "$DATA/keys2" 2>/dev/null)
+	[[ -n "$KEY2_ID" ]] || die "gatehouse keygen printed no key ID"
 }
 
 # --- 1. ceiling --------------------------------------------------------------------------
@@ -591,6 +594,121 @@ profile_upload() {
 	perf_summaries "$name"
 }
 
+# --- 10. a fleet on Redis (issue 16) ------------------------------------------------------
+
+# scenario_fleet: two measurements of gatehouse on one Redis.
+#
+# The cost of the fleet's checks on a cached hit: scenario 3's signed URL with the cache
+# (a 4 KiB hit), A/B in the same rounds, gatehouse-cache with no redis section against
+# gatehouse-fleet with one and a route rate_limit by client too high to trigger. Both
+# have the same key group, cache and admin token, so the difference is the revocation
+# check a signed URL gets on every request and the rate-limit count. Two revocations are
+# stored first, so the list is not empty: a second key of the group (a URL it signed must
+# then be refused, which shows the check is live) and a policy hash no URL has.
+#
+# Propagation: two more replicas join the same Redis, each fills its cache with the
+# object, and one (each in turn) is told to invalidate it; benchkit fleet-invalidate
+# times POST /cache/invalidate until its answer, which comes once every live replica has
+# applied it (the server polls its replica table every 10 ms, for at most 2 s).
+scenario_fleet() {
+	SCENARIO=fleet
+	start_redis
+	local keys="key_groups:
+  bench:
+    keys:
+      - id: $KEY_ID
+        file: $DATA/keys/public.pem
+      - id: $KEY2_ID
+        file: $DATA/keys2/public.pem" route="    auth:
+      methods:
+        - signed:
+            key_groups: [bench]
+    cache: {policy: optimized}" admin="  token: \${BENCH_ADMIN_TOKEN}"
+	local cache="cache:
+  memory: {max_size: 64MiB}" redis="redis:
+  addresses: [127.0.0.1:$REDIS_PORT]
+  key_prefix: gatehouse-bench
+  replicas: 3"
+	local limit="    rate_limit: {requests: 1000000000, per: 1s, by: client}"
+	GH_PORT=18081 GH_ADMIN_PORT=18091 gatehouse_config "$RUN/gatehouse-fleet-base.yaml" "$route" "$keys
+$cache" "$admin"
+	GH_PORT=18081 GH_ADMIN_PORT=18091 start_gatehouse gatehouse-fleet-base "$RUN/gatehouse-fleet-base.yaml"
+	local base=$GH_PID port replica=1 fleet_pids=()
+	for port in 18082 18083 18084; do
+		GH_PORT=$port GH_ADMIN_PORT=$((port + 10)) gatehouse_config "$RUN/gatehouse-fleet-$replica.yaml" "$route
+$limit" "$keys
+$cache
+$redis" "$admin"
+		"$BIN/benchkit" signed --key "$DATA/keys/private.pem" --key-id "$KEY_ID" \
+			--url "http://127.0.0.1:$port/bench/obj-4k" --count 1 --out "$DATA/signed-$port-1.txt"
+		replica=$((replica + 1))
+	done
+	"$BIN/benchkit" signed --key "$DATA/keys/private.pem" --key-id "$KEY_ID" \
+		--url "http://127.0.0.1:18081/bench/obj-4k" --count 1 --out "$DATA/signed-18081-1.txt"
+	"$BIN/benchkit" signed --key "$DATA/keys2/private.pem" --key-id "$KEY2_ID" \
+		--url "http://127.0.0.1:18082/bench/obj-4k" --count 1 --out "$DATA/signed-key2-18082.txt"
+	GH_PORT=18082 GH_ADMIN_PORT=18092 start_gatehouse gatehouse-fleet-1 "$RUN/gatehouse-fleet-1.yaml"
+	fleet_pids+=("$GH_PID")
+	fleet_revocations 18092 "http://127.0.0.1:18082$(cat "$DATA/signed-key2-18082.txt")"
+	reset_contenders
+	contender gatehouse-cache "http://127.0.0.1:18081$(cat "$DATA/signed-18081-1.txt")" "$base" 4096 "" "" "$MINIO_PID"
+	contender gatehouse-fleet "http://127.0.0.1:18082$(cat "$DATA/signed-18082-1.txt")" "${fleet_pids[0]}" 4096 "" "" "$MINIO_PID"
+	cache_hit fleet/gatehouse-cache "${C_URL[gatehouse-cache]}"
+	cache_hit fleet/gatehouse-fleet "${C_URL[gatehouse-fleet]}"
+	run_rounds 4k "$CONNECTIONS" gatehouse-cache gatehouse-fleet
+	profile 4k "$CONNECTIONS" gatehouse-cache
+	profile 4k "$CONNECTIONS" gatehouse-fleet
+	stop_pid "$base"
+	# Propagation across three replicas.
+	GH_PORT=18083 GH_ADMIN_PORT=18093 start_gatehouse gatehouse-fleet-2 "$RUN/gatehouse-fleet-2.yaml"
+	fleet_pids+=("$GH_PID")
+	GH_PORT=18084 GH_ADMIN_PORT=18094 start_gatehouse gatehouse-fleet-3 "$RUN/gatehouse-fleet-3.yaml"
+	fleet_pids+=("$GH_PID")
+	local admins="" fills=""
+	for port in 18082 18083 18084; do
+		admins+="${admins:+,}http://127.0.0.1:$((port + 10))"
+		fills+="${fills:+,}http://127.0.0.1:$port$(cat "$DATA/signed-$port-1.txt")"
+	done
+	BENCH_ADMIN_TOKEN=$ADMIN_TOKEN "$BIN/benchkit" fleet-invalidate --admin "$admins" --fill "$fills" \
+		--path /bench/obj-4k --count "$FLEET_INVALIDATIONS" --out "$RUN/fleet.json" ||
+		echo "bench: fleet: the invalidation timing failed (logs in $RUN); the report has no propagation figure" >&2
+	stop_all_but_origin
+}
+
+# fleet_revocations ADMIN_PORT REVOKED_URL: stores the fleet scenario's two revocations
+# through the admin API (key KEY2_ID, and a policy hash no URL has), then checks that
+# REVOKED_URL (signed by KEY2_ID) is refused. Writes what happened to fleet-meta.txt: a
+# revocation API that is not there yet is reported, not fatal (the rounds then measure
+# the rate limit and an empty revocation list).
+fleet_revocations() {
+	local admin=http://127.0.0.1:$1 url=$2 n=0 note="" code body policy
+	policy=$(printf 'bench: a policy no request uses' | sha256sum | cut -d' ' -f1)
+	for body in "{\"kind\":\"key\",\"value\":\"$KEY2_ID\",\"reason\":\"bench: a key no measured URL uses\"}" \
+		"{\"kind\":\"policy\",\"value\":\"$policy\",\"reason\":\"bench: a policy no measured URL has\"}"; do
+		code=$(curl -s -o "$RUN/fleet-revoke.out" -w '%{http_code}' -X POST -H "Authorization: Bearer $ADMIN_TOKEN" \
+			-H 'Content-Type: application/json' --data "$body" "$admin/revocations" || true)
+		if [[ "$code" == 201 ]]; then
+			n=$((n + 1))
+		else
+			note="POST /revocations answered $code: $(head -c 200 "$RUN/fleet-revoke.out" | tr -d '\n')"
+		fi
+	done
+	if ((n > 0)); then
+		# The replica applies a revocation when it reads the stream: give it a moment.
+		local i
+		for ((i = 0; i < 50; i++)); do
+			code=$(curl -s -o /dev/null -w '%{http_code}' "$url" || true)
+			[[ "$code" == 200 ]] || break
+			sleep 0.1
+		done
+		if [[ "$code" == 200 ]]; then
+			note="revocations stored, but a URL signed by the revoked key still answered 200: the signed check does not see them yet"
+		fi
+	fi
+	[[ -z "$note" ]] || echo "bench: fleet: $note" >&2
+	printf 'revocations=%s\nrevocation_note=%s\n' "$n" "$note" >"$RUN/fleet-meta.txt"
+}
+
 # stop_all_but_origin: the scenario's servers stop; MinIO goes on.
 stop_all_but_origin() {
 	local p
@@ -629,6 +747,7 @@ write_meta() {
 		cmd+="$v=${!v} "
 	done
 	[[ "$FULL" == "1" || "$SMOKE" == "1" ]] || cmd+="SCENARIOS=\"$SCENARIOS\" "
+	[[ "$FLEET_INVALIDATIONS" == 20 ]] || cmd+="FLEET_INVALIDATIONS=$FLEET_INVALIDATIONS "
 	[[ -n "$GATEHOUSE_ENV" ]] && cmd="GATEHOUSE_ENV=\"$GATEHOUSE_ENV\" $cmd"
 	[[ "$SMOKE" == "1" ]] && cmd="SMOKE=1 $cmd"
 	echo "command=${cmd}./bench/run"
@@ -652,6 +771,7 @@ write_meta() {
 	echo "wrk=$(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
 	echo "minio=$MINIO_VERSION"
 	echo "oauth2_proxy=$OAUTH2_PROXY_VERSION"
+	echo "redis=$(redis-server --version 2>/dev/null | sed -n 's/.* v=\([^ ]*\).*/\1/p')"
 	echo "ip_ranges=$(sed -n 's/^ip_ranges_source=//p' "$DATA/sources.txt" | sed "s|^$ROOT/||")"
 	echo "scenarios=$SCENARIOS"
 	echo "rounds=$ROUNDS"
