@@ -97,7 +97,8 @@ func (p *Plan) refuse(status int, cause error) *Plan {
 
 // Resolve runs everything up to the origin call: path cleaning (once, here), the login
 // endpoints (which come before routes: config validation keeps routes out of the
-// reserved /_gatehouse/ prefix), route matching, CORS preflight, the route's policy, the
+// reserved /_gatehouse/ prefix), route matching, CORS preflight, the route's rate limit
+// by client or header (ratelimit.go), the route's policy, its rate limit by identity, the
 // method check, key mapping and the request limits every origin honours
 // (origin.CheckKey, origin.CheckConditionHeaders).
 func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Request) *Plan {
