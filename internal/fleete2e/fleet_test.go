@@ -168,3 +168,80 @@ func TestFleetRedisRestartLosesNothingThatMatters(t *testing.T) {
 		t.Fatalf("invalidate after the restart: %d %s", st, body)
 	}
 }
+
+func TestFleetRevocationDeniesOnEveryReplica(t *testing.T) {
+	w := newWorld(t, 3, "")
+	w.put("signed/doc.txt", "signed")
+	urls := make([]string, len(w.replicas))
+	for i, r := range w.replicas {
+		// The same path and expiry on each replica's address: one policy per replica.
+		urls[i] = w.sign(r, "/signed/doc.txt")
+		if st, _, _ := get(t, urls[i]); st != 200 {
+			t.Fatalf("%s: signed URL before the revocation: %d", r.name, st)
+		}
+	}
+	other := w.sign(w.replicas[0], "/signed/other.txt")
+	w.put("signed/other.txt", "other")
+	// Revoke every replica's URL through replica 1, then check all three.
+	start := time.Now()
+	for _, u := range urls {
+		if out, err := cli(t, w.replicas[1], "revoke", "url", u); err != nil {
+			t.Fatalf("revoke url: %v\n%s", err, out)
+		}
+	}
+	for i, r := range w.replicas {
+		d := eventually(t, time.Second, r.name+" denies the revoked URL within a second", func() bool {
+			st, _, _ := get(t, urls[i])
+			return st == http.StatusForbidden
+		})
+		t.Logf("%s denied the revoked URL %s after the revocation started", r.name, d+time.Since(start)-d)
+	}
+	if st, _, _ := get(t, other); st != 200 {
+		t.Fatalf("a URL that was not revoked: %d", st)
+	}
+	// A whole key, from replica 2: every URL it signed stops working everywhere.
+	if out, err := cli(t, w.replicas[2], "revoke", "key", keyID); err != nil {
+		t.Fatalf("revoke key: %v\n%s", err, out)
+	}
+	eventually(t, time.Second, "the key's other URL denied on replica 0", func() bool {
+		st, _, _ := get(t, other)
+		return st == http.StatusForbidden
+	})
+	// Lifting it on replica 0 lets the URL in again everywhere.
+	out, err := cli(t, w.replicas[0], "revoke", "list", "--json")
+	if err != nil {
+		t.Fatalf("revoke list: %v\n%s", err, out)
+	}
+	var list struct {
+		Revocations []struct{ ID, Kind string }
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list.Revocations) != 4 {
+		t.Fatalf("revoke list: %v %s", err, out)
+	}
+	for _, r := range list.Revocations {
+		if r.Kind == "key" {
+			if out, err := cli(t, w.replicas[0], "revoke", "lift", r.ID); err != nil {
+				t.Fatalf("lift: %v\n%s", err, out)
+			}
+		}
+	}
+	eventually(t, time.Second, "the lifted key's URL served again", func() bool {
+		st, _, _ := get(t, other)
+		return st == http.StatusOK
+	})
+	// A Redis restart without persistence loses no revocation: the replicas write back
+	// what they hold.
+	if err := w.redis.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the revocations back in Redis after its restart", func() bool {
+		n, err := w.redis.Do("HLEN", "{gatehouse}:revocations")
+		return err == nil && n == "3"
+	})
+	time.Sleep(500 * time.Millisecond)
+	for i, r := range w.replicas {
+		if st, _, _ := get(t, urls[i]); st != http.StatusForbidden {
+			t.Fatalf("%s: revoked URL after Redis restarted empty: %d", r.name, st)
+		}
+	}
+}

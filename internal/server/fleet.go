@@ -10,6 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/fleet"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 )
 
 // invalidateKind is the stream event of a cache invalidation: its data is the JSON of
@@ -20,19 +21,23 @@ const invalidateKind = "invalidate"
 // an invalidation before it answers (it answers with how many did).
 const fleetWait = 2 * time.Second
 
-// newFleet makes the process's Fleet for cfg.Redis (nil when there is none) and the
-// authenticators' shared state joined to it. Nothing is contacted until startFleet.
-func newFleet(cfg *config.Config, log *slog.Logger) (*fleet.Fleet, *authbuild.Shared, error) {
-	shared := authbuild.NewShared()
+// newFleet makes the process's Fleet for cfg.Redis (nil when there is none), the
+// authenticators' shared state joined to it, and the revocation Store (nil without a
+// fleet). Nothing is contacted until startFleet.
+func newFleet(cfg *config.Config, log *slog.Logger) (*fleet.Fleet, *authbuild.Shared, revoke.Store, error) {
 	if cfg.Redis == nil {
-		return nil, shared, nil
+		return nil, authbuild.NewShared(), nil, nil
 	}
 	f, err := fleet.New(cfg.Redis, log, fleet.Options{})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	// Until the first load every check fails with ErrStale (503), unless on_outage is
+	// allow: a replica that never read the list must not let revoked credentials in.
+	set := revoke.NewSet(revoke.SetOptions{MaxStaleness: cfg.Redis.MaxStaleness, AllowStale: cfg.Redis.OnOutage == config.RedisOutageAllow})
+	shared := authbuild.NewSharedWith(authbuild.SharedOptions{Revocations: set})
 	shared.JoinFleet(f)
-	return f, shared, nil
+	return f, shared, f.Revocations(set), nil
 }
 
 // startFleet connects the Fleet and applies other replicas' invalidations to the State

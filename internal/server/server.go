@@ -26,6 +26,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/fleet"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 	"github.com/gatehouse-dev/gatehouse/internal/tracing"
 )
 
@@ -54,7 +55,7 @@ type Options struct {
 // Run serves until ctx is done.
 func Run(ctx context.Context, o Options) error {
 	cfg := o.Config
-	fl, shared, err := newFleet(cfg, o.Log) // read at start only (restartOnly)
+	fl, shared, revocations, err := newFleet(cfg, o.Log) // read at start only (restartOnly)
 	if err != nil {
 		return asConfigError(cfg, err)
 	}
@@ -125,7 +126,7 @@ func Run(ctx context.Context, o Options) error {
 			return fmt.Errorf("admin.listen: %w", err)
 		}
 		adminAddr = adm.Addr().String()
-		servers = append(servers, &http.Server{Handler: adminMux(h, m, fl, o.Log), ReadHeaderTimeout: 5 * time.Second})
+		servers = append(servers, &http.Server{Handler: adminMux(h, m, fl, revocations, o.Log), ReadHeaderTimeout: 5 * time.Second})
 	}
 
 	var acmeHTTP net.Listener // server.tls.acme.http_listen
@@ -308,12 +309,13 @@ func probeLoop(ctx context.Context, h *gateway.Handler, log *slog.Logger, probed
 // adminMux serves the admin listener. The endpoints behind admin.token read it from the
 // State serving at the time of each request, so a reload that changes or removes the
 // token applies at once: the old token stops working when the new State is swapped in.
-func adminMux(h *gateway.Handler, m *metrics.Metrics, fl *fleet.Fleet, log *slog.Logger) http.Handler {
+func adminMux(h *gateway.Handler, m *metrics.Metrics, fl *fleet.Fleet, revocations revoke.Store, log *slog.Logger) http.Handler {
 	token := func() string { return h.State().Config.Admin.Token }
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
 	handlePprof(mux, token)
-	handleRevocations(mux, token, nil, func() *config.Config { return h.State().Config }, log) // no store yet: 404 "revocation needs a redis section"
+	store := func() revoke.Store { return revocations } // nil without a redis section: 404 "revocation needs a redis section"
+	handleRevocations(mux, token, store, func() *config.Config { return h.State().Config }, log)
 	mux.HandleFunc("POST /cache/invalidate", func(w http.ResponseWriter, r *http.Request) {
 		invalidate(w, r, h, fl, token(), log)
 	})

@@ -253,8 +253,9 @@ func checkIssued(t *testing.T, h *harness, resp *http.Response) {
 }
 
 // TestReplay: a callback is accepted once. Replaying it with the same state cookie is
-// refused (the state is spent), and a captured code used in a fresh flow is refused by
-// the provider (and its PKCE check).
+// refused (the state is spent), and a captured code used in a fresh flow is refused
+// before it reaches the provider (the code is spent too; the provider's PKCE check would
+// refuse it as well).
 func TestReplay(t *testing.T) {
 	h := newHarness(t, nil)
 	sc, aq := h.start("/")
@@ -269,8 +270,8 @@ func TestReplay(t *testing.T) {
 	}
 	sc2, aq2 := h.start("/")
 	resp = h.serve("/_gatehouse/callback?"+url.Values{"code": {code}, "state": {aq2.Get("state")}}.Encode(), sc2)
-	if resp.StatusCode != 502 || len(cfCookies(resp)) != 0 {
-		t.Fatalf("replayed code: %d", resp.StatusCode)
+	if resp.StatusCode != 400 || len(cfCookies(resp)) != 0 || !strings.Contains(h.logs.String(), "code already used") {
+		t.Fatalf("replayed code: %d\n%s", resp.StatusCode, h.logs)
 	}
 }
 
