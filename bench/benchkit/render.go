@@ -153,6 +153,22 @@ func render(rep *Report, tmplFile string) ([]byte, error) {
 			}
 			return rep.Fleet.CheckCost[m].Median
 		},
+		// fleetGoal words the goal for the check cost, a rps ratio of at least
+		// goal: "met" when every round's ratio reaches it, "not met" when none does,
+		// else that the rounds straddle it.
+		"fleetGoal": func(goal float64) string {
+			if rep.Fleet == nil || rep.Fleet.CheckCost["rps"].N == 0 {
+				return "not measured"
+			}
+			st := rep.Fleet.CheckCost["rps"]
+			switch {
+			case st.Min >= goal:
+				return "met in every round"
+			case st.Max < goal:
+				return "not met in any round"
+			}
+			return fmt.Sprintf("not settled by this run: its rounds' ratios straddle %s (%s–%s)", fmtRatio(goal), fmtRatio(st.Min), fmtRatio(st.Max))
+		},
 		"hasFleetInv": func() bool { return rep.Fleet != nil && rep.Fleet.Invalidation != nil },
 		"fleetInv": func(what string) string {
 			if rep.Fleet == nil || rep.Fleet.Invalidation == nil {
