@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 	"github.com/gatehouse-dev/gatehouse/internal/metrics"
+	"github.com/gatehouse-dev/gatehouse/internal/ratelimit"
 )
 
 // rateLimitConfig serves a folder (with hello.txt and errors/429.html) on /open/* (public,
@@ -265,5 +267,62 @@ routes:
 				}
 			}
 		})
+	}
+}
+
+// fleetMem is an in-memory fleet (what Redis keeps) for the gateway's fleet test.
+type fleetMem struct {
+	mu     sync.Mutex
+	totals map[string]int64
+}
+
+func (f *fleetMem) Sync(_ context.Context, counts []ratelimit.Count) ([]ratelimit.Count, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]ratelimit.Count, len(counts))
+	for i, c := range counts {
+		k := c.Key + "/" + strconv.FormatInt(c.Window, 10)
+		f.totals[k] += c.N
+		out[i] = ratelimit.Count{Key: c.Key, Window: c.Window, N: f.totals[k]}
+	}
+	return out, nil
+}
+
+// TestRateLimitFleet: three gateways joined to one fleet through
+// State.RateLimits().SetFleet (as server.Run does) hold a client to one limit between
+// them, once each has synced.
+func TestRateLimitFleet(t *testing.T) {
+	yml, env := rateLimitConfig(t, "{requests: 6, per: 1h}", "{requests: 100, per: 1h}")
+	f := &fleetMem{totals: map[string]int64{}}
+	gws := make([]*gw, 3)
+	for i := range gws {
+		gws[i] = startGateway(t, yml, env)
+		gws[i].state.RateLimits().SetFleet(f, 3)
+	}
+	syncAll := func() {
+		for _, g := range gws {
+			if err := g.state.RateLimits().SyncOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	syncAll()
+	c := "X-Forwarded-For: 203.0.113.5"
+	ok := 0
+	for range 4 {
+		for _, g := range gws {
+			for _, s := range statuses(t, g, 1, "/open/hello.txt", c) {
+				if s == http.StatusOK {
+					ok++
+				}
+			}
+		}
+		syncAll()
+	}
+	if ok < 6 || ok > 8 {
+		t.Fatalf("three replicas admitted %d requests of a client limited to 6, want 6 (at most 8)", ok)
+	}
+	for _, g := range gws {
+		wantStatuses(t, statuses(t, g, 1, "/open/hello.txt", c), 429)
 	}
 }
