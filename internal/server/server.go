@@ -158,6 +158,10 @@ func Run(ctx context.Context, o Options) error {
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	st.Start(loopCtx)
+	if fl != nil { // the registry is carried over by reloads: set once, for the process
+		st.RateLimits().SetFleet(fl.RateSyncer(), cfg.Redis.Replicas)
+		st.RateLimits().Start(loopCtx)
+	}
 	startFleet(loopCtx, fl, h, o.Log)
 	go probeLoop(loopCtx, h, o.Log, o.Probed)
 	if certs != nil {
