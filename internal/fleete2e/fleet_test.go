@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -243,5 +244,45 @@ func TestFleetRevocationDeniesOnEveryReplica(t *testing.T) {
 		if st, _, _ := get(t, urls[i]); st != http.StatusForbidden {
 			t.Fatalf("%s: revoked URL after Redis restarted empty: %d", r.name, st)
 		}
+	}
+}
+
+// TestFleetRateLimitHoldsAcrossReplicas: 30 requests a minute per client, asked of three
+// replicas in turn, 25 ms apart (a sync round is 100 ms): the fleet admits about 30,
+// within what the replicas admit in one sync round (docs/rate-limits.md).
+func TestFleetRateLimitHoldsAcrossReplicas(t *testing.T) {
+	w := newWorld(t, 3, "")
+	w.put("limited/x", "x")
+	const client = "198.51.100.30"
+	allowed, retry := 0, ""
+	for i := range 90 {
+		r := w.replicas[i%3]
+		req, _ := http.NewRequest(http.MethodGet, r.public+"/limited/x", nil)
+		req.Header.Set("X-Forwarded-For", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusOK:
+			allowed++
+		case http.StatusTooManyRequests:
+			retry = resp.Header.Get("Retry-After")
+		default:
+			t.Fatalf("request %d: %d", i, resp.StatusCode)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Logf("the fleet admitted %d of 90 requests for a limit of 30 a minute; Retry-After %q", allowed, retry)
+	if allowed < 30 || allowed > 36 {
+		t.Fatalf("admitted %d, want 30 (up to what one sync round lets through: 36)", allowed)
+	}
+	if n, err := strconv.Atoi(retry); err != nil || n < 1 || n > 60 {
+		t.Fatalf("Retry-After %q, want 1 to 60 seconds", retry)
+	}
+	// Another client has its own count.
+	if st, _, _ := get(t, w.replicas[1].public+"/limited/x", "X-Forwarded-For: 198.51.100.31"); st != 200 {
+		t.Fatalf("another client: %d", st)
 	}
 }

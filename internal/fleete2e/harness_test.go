@@ -172,6 +172,11 @@ routes:
     path: /signed/*
     origin: minio
     auth: {methods: [{signed: {key_groups: [fleet]}}]}
+  - name: limited
+    path: /limited/*
+    origin: minio
+    public: true
+    rate_limit: {requests: 30, per: 1m, by: client}
 `, adminToken, bucket, w.minio.Endpoint, w.minio.AccessKey, w.minio.SecretKey, keyID,
 		filepath.Join(w.dir, "public.pem"), w.redis.Addr, extraRedis, hash)
 }
