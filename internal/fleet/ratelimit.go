@@ -35,12 +35,11 @@ func (s rateSyncer) Sync(ctx context.Context, counts []ratelimit.Count) ([]ratel
 		f.observe(err)
 		return nil, err
 	}
-	now := f.now().UnixNano()
 	cmds := make(rueidis.Commands, 0, 2*len(counts))
 	for _, n := range counts {
 		key := f.keys.prefix + "rl:" + n.Key + ":" + strconv.FormatInt(n.Window, 10)
 		cmds = append(cmds, c.B().Incrby().Key(key).Increment(n.N).Build(),
-			c.B().Pexpire().Key(key).Milliseconds(keepWindow(now, n.Window).Milliseconds()).Build())
+			c.B().Pexpire().Key(key).Milliseconds(max(n.TTL, time.Second).Milliseconds()).Build())
 	}
 	res := c.DoMulti(ctx, cmds...)
 	out := make([]ratelimit.Count, len(counts))
@@ -56,13 +55,4 @@ func (s rateSyncer) Sync(ctx context.Context, counts []ratelimit.Count) ([]ratel
 		out[i] = ratelimit.Count{Key: n.Key, Window: n.Window, N: total}
 	}
 	return out, nil
-}
-
-// keepWindow is how long a window's counter is kept: until the window after it has
-// ended (its count still weighs on that one), plus a margin. A Count carries the
-// window's index (Unix nanoseconds / window length), not its length; now / index is
-// the length to within a fraction of a second for any index in use.
-func keepWindow(now, window int64) time.Duration {
-	per := time.Duration(now / max(window, 1))
-	return min(max(3*per, 3*time.Second), 72*time.Hour)
 }

@@ -19,13 +19,3 @@ func TestRateSyncer(t *testing.T) {
 		return f.RateSyncer()
 	})
 }
-
-func TestKeepWindow(t *testing.T) {
-	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC).UnixNano()
-	for _, per := range []time.Duration{time.Second, time.Minute, time.Hour, 24 * time.Hour} {
-		got := keepWindow(now, now/int64(per))
-		if got < 2*per || got > 72*time.Hour {
-			t.Errorf("window of %s kept %s", per, got)
-		}
-	}
-}
