@@ -21,8 +21,10 @@ func newInvalidate(std IO) *cobra.Command {
 		Long: `invalidate asks a running gatehouse, through its admin listener, to drop cached objects.
 A PATH is exact (/docs/a.html) or a prefix ending in '*' (/www/*, /*); quote it so the
 shell does not expand it. The admin token is read from the environment variable named by
---token-env, never from the command line. Each replica has its own cache: invalidate
-every one of them.`,
+--token-env, never from the command line. Without a redis section each replica has its
+own cache: invalidate every one of them. With one (docs/fleet.md), the replica asked
+sends the invalidation to every other and waits up to 2 seconds until all live replicas
+have applied it; invalidate exits 1 when some had not, or it could not be sent.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.run(cmd, std, args)
@@ -53,6 +55,10 @@ func (f *invalidateFlags) run(cmd *cobra.Command, std IO, paths []string) error 
 			Removed int    `json:"removed"`
 		} `json:"results"`
 		Removed int `json:"removed"`
+		Fleet   *struct {
+			Replicas int `json:"replicas"`
+			Applied  int `json:"applied"`
+		} `json:"fleet"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return &exitError{code: 1, msg: "unexpected answer: " + err.Error()}
@@ -61,5 +67,11 @@ func (f *invalidateFlags) run(cmd *cobra.Command, std IO, paths []string) error 
 		fmt.Fprintf(std.Stdout, "%s\t%d\n", r.Path, r.Removed)
 	}
 	fmt.Fprintf(std.Stderr, "removed %d cache entries\n", out.Removed)
+	if fl := out.Fleet; fl != nil {
+		fmt.Fprintf(std.Stderr, "applied by %d of %d live replicas\n", fl.Applied, fl.Replicas)
+		if fl.Applied < fl.Replicas {
+			return &exitError{code: 1, msg: fmt.Sprintf("%d live replicas had not applied the invalidation within 2 seconds (they apply it when they next read the stream)", fl.Replicas-fl.Applied)}
+		}
+	}
 	return nil
 }

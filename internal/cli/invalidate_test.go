@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -87,5 +89,23 @@ routes:
 	}
 	if code, _, _ := get(t, "http://"+admin+"/cache/stats"); code != 404 {
 		t.Errorf("GET /cache/stats: %d, want 404 (removed)", code)
+	}
+}
+
+// TestInvalidateFleetAnswer: with a fleet, invalidate says how many live replicas
+// applied the invalidation and exits 1 when some had not.
+func TestInvalidateFleetAnswer(t *testing.T) {
+	t.Setenv("GH_TEST_ADMIN_TOKEN", "a-long-enough-admin-token")
+	for _, tc := range []struct {
+		applied, code int
+	}{{3, 0}, {2, 1}} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"results":[{"path":"/a","removed":1}],"removed":1,"fleet":{"replicas":3,"applied":%d}}`, tc.applied)
+		}))
+		res := run(t, "invalidate", "--admin", srv.URL, "--token-env", "GH_TEST_ADMIN_TOKEN", "/a")
+		srv.Close()
+		if res.code != tc.code || !strings.Contains(res.stderr, fmt.Sprintf("applied by %d of 3 live replicas", tc.applied)) {
+			t.Errorf("applied %d of 3: exit %d, stderr %q (want exit %d)", tc.applied, res.code, res.stderr, tc.code)
+		}
 	}
 }
