@@ -677,7 +677,7 @@ $redis" "$admin"
 
 # fleet_revocations ADMIN_PORT REVOKED_URL: stores the fleet scenario's two revocations
 # through the admin API (key KEY2_ID, and a policy hash no URL has), then checks that
-# REVOKED_URL (signed by KEY2_ID) is refused. Writes what happened to fleet-meta.txt: a
+# REVOKED_URL (signed by KEY2_ID) is refused with 403. Writes what happened to fleet-meta.txt: a
 # revocation API that is not there yet is reported, not fatal (the rounds then measure
 # the rate limit and an empty revocation list).
 fleet_revocations() {
@@ -703,6 +703,8 @@ fleet_revocations() {
 		done
 		if [[ "$code" == 200 ]]; then
 			note="revocations stored, but a URL signed by the revoked key still answered 200: the signed check does not see them yet"
+		elif [[ "$code" != 403 ]]; then
+			note="a URL signed by the revoked key answered $code, not 403 (logs in $RUN)"
 		fi
 	fi
 	[[ -z "$note" ]] || echo "bench: fleet: $note" >&2
