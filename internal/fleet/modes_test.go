@@ -6,6 +6,7 @@ package fleet
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -89,7 +90,7 @@ func checkNeverConnects(t *testing.T, cfg *config.Redis, want ...string) {
 
 func TestSentinelMode(t *testing.T) {
 	master := startRedis(t)
-	s, err := testenv.StartRedisSentinel(master, "gh-master")
+	s, err := testenv.StartRedisSentinel(master.Addr, "gh-master")
 	skipNoRedis(t, err)
 	t.Cleanup(s.Stop) // runs before the master's Stop
 	cfg := redisConfig(s.Addr)
@@ -99,6 +100,40 @@ func TestSentinelMode(t *testing.T) {
 	if n, err := master.Do("EXISTS", "{gatehouse}:events"); err != nil || n != "1" {
 		t.Fatalf("EXISTS on the master = %q, %v", n, err)
 	}
+}
+
+// TestSentinelTLSAndAuth: the sentinel and the master both speak TLS only to clients
+// with the test CA and both want a password (each its own).
+func TestSentinelTLSAndAuth(t *testing.T) {
+	master, err := testenv.StartRedisTLS("--requirepass", "master-pw")
+	skipNoRedis(t, err)
+	t.Cleanup(master.Stop)
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := testenv.StartRedisSentinel(master.TLSAddr, "gh-master",
+		"tls-port "+strconv.Itoa(port), "tls-cert-file "+master.CertFile, "tls-key-file "+master.KeyFile,
+		"tls-ca-cert-file "+master.CAFile, "tls-auth-clients no", "tls-replication yes",
+		"sentinel auth-pass gh-master master-pw", "requirepass sentinel-pw")
+	skipNoRedis(t, err)
+	t.Cleanup(s.Stop)
+	cfg := redisConfig("127.0.0.1:" + strconv.Itoa(port))
+	cfg.Mode, cfg.MasterName = config.RedisSentinel, "gh-master"
+	cfg.Password, cfg.SentinelPassword = "master-pw", "sentinel-pw"
+	cfg.TLS = &config.RedisTLS{CAFile: master.CAFile}
+	checkFleetWorks(t, cfg)
+
+	t.Run("wrong sentinel password", func(t *testing.T) {
+		bad := *cfg
+		bad.SentinelPassword = "not-it"
+		checkNeverConnects(t, &bad, "WRONGPASS")
+	})
+	t.Run("wrong master password", func(t *testing.T) {
+		bad := *cfg
+		bad.Password = "not-it"
+		checkNeverConnects(t, &bad, "WRONGPASS")
+	})
 }
 
 func TestClusterMode(t *testing.T) {

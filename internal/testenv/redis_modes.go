@@ -24,8 +24,10 @@ import (
 )
 
 // StartRedisSentinel starts a redis-server in sentinel mode on loopback that monitors
-// master under the name masterName (quorum 1). Stop it before the master.
-func StartRedisSentinel(master *Redis, masterName string) (*Redis, error) {
+// the server at masterAddr under the name masterName (quorum 1); conf are further lines
+// of its configuration file ("tls-port 7000"). Addr is its plain port. Stop it before
+// the master.
+func StartRedisSentinel(masterAddr, masterName string, conf ...string) (*Redis, error) {
 	bin := RedisBinary()
 	if bin == "" {
 		if Required() {
@@ -33,7 +35,7 @@ func StartRedisSentinel(master *Redis, masterName string) (*Redis, error) {
 		}
 		return nil, ErrNoRedis
 	}
-	host, port, err := net.SplitHostPort(master.Addr)
+	host, port, err := net.SplitHostPort(masterAddr)
 	if err != nil {
 		return nil, err
 	}
@@ -47,14 +49,17 @@ func StartRedisSentinel(master *Redis, masterName string) (*Redis, error) {
 		return nil, err
 	}
 	// A sentinel rewrites its configuration file, so it must be a file it can write.
-	conf := filepath.Join(dir, "sentinel.conf")
+	file := filepath.Join(dir, "sentinel.conf")
 	text := fmt.Sprintf("bind 127.0.0.1\nport %d\ndir %s\nsentinel monitor %s %s %s 1\n",
 		sport, dir, masterName, host, port)
-	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+	for _, l := range conf {
+		text += l + "\n"
+	}
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	s := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", sport), bin: bin, dir: dir, args: []string{conf, "--sentinel"}}
+	s := &Redis{Addr: fmt.Sprintf("127.0.0.1:%d", sport), bin: bin, dir: dir, args: []string{file, "--sentinel"}}
 	if err := s.start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
@@ -157,6 +162,8 @@ type TLSRedis struct {
 	// CAFile is the PEM certificate of the CA that signed the server's certificate
 	// (IP SAN 127.0.0.1, DNS SAN localhost).
 	CAFile string
+	// CertFile and KeyFile are the server's certificate and key (for a sentinel of it).
+	CertFile, KeyFile string
 
 	certDir string
 }
@@ -178,14 +185,15 @@ func StartRedisTLS(extra ...string) (*TLSRedis, error) {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	r, err := StartRedis(append([]string{"--tls-port", strconv.Itoa(port),
-		"--tls-cert-file", filepath.Join(dir, "server.pem"), "--tls-key-file", filepath.Join(dir, "server-key.pem"),
+	cert, key := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server-key.pem")
+	r, err := StartRedis(append([]string{"--tls-port", strconv.Itoa(port), "--tls-cert-file", cert, "--tls-key-file", key,
 		"--tls-ca-cert-file", ca, "--tls-auth-clients", "no"}, extra...)...)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	return &TLSRedis{Redis: r, TLSAddr: fmt.Sprintf("127.0.0.1:%d", port), CAFile: ca, certDir: dir}, nil
+	return &TLSRedis{Redis: r, TLSAddr: fmt.Sprintf("127.0.0.1:%d", port), CAFile: ca, CertFile: cert, KeyFile: key,
+		certDir: dir}, nil
 }
 
 // Stop kills the server and removes its files and certificates.
