@@ -185,13 +185,30 @@ func TestFailuresSharedAndSpentOnce(t *testing.T) {
 		eventually(t, 5*time.Second, "synced", func() bool { return !f.LastSync().IsZero() })
 	}
 	now := time.Now()
-	fa, fb := failures{a}, failures{b}
+	fa, fb := newFailures(a), newFailures(b)
 	if _, err := fa.Failed(context.Background(), "k/192.0.2.1/32", now, 5); err != nil {
 		t.Fatal(err)
 	}
 	got, err := fb.Failed(context.Background(), "k/192.0.2.1/32", now.Add(time.Millisecond), 5)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("second replica's failure: fleet has %v, %v (want 2 times)", got, err)
+	}
+	// Redis answering with an error (here OOM under noeviction) leaves the counts
+	// unshared: the limits are divided although the connection is up.
+	if _, err := rd.Do("CONFIG", "SET", "maxmemory", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fb.Failed(context.Background(), "k/192.0.2.1/32", now, 5); err == nil {
+		t.Fatal("Failed succeeded on a Redis out of memory")
+	}
+	if !b.Connected() || !fb.Degraded() {
+		t.Fatalf("after an error reply: connected %v, degraded %v (want true, true)", b.Connected(), fb.Degraded())
+	}
+	if _, err := rd.Do("CONFIG", "SET", "maxmemory", "0"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fb.Failed(context.Background(), "k/192.0.2.1/32", now, 5); err != nil || fb.Degraded() {
+		t.Fatalf("after Redis has memory again: %v, degraded %v", err, fb.Degraded())
 	}
 	sa, sb := a.Spent(loginauth.NewSpent()), b.Spent(loginauth.NewSpent())
 	exp := now.Add(time.Minute)

@@ -52,10 +52,10 @@ func checkFleetWorks(t *testing.T, cfg *config.Redis) {
 		t.Fatalf("replica b got %+v", e)
 	}
 	now := time.Now()
-	if _, err := (failures{a}).Failed(ctx, "k/192.0.2.1/32", now, 5); err != nil {
+	if _, err := newFailures(a).Failed(ctx, "k/192.0.2.1/32", now, 5); err != nil {
 		t.Fatalf("failure script on a: %v", err)
 	}
-	times, err := (failures{b}).Failed(ctx, "k/192.0.2.1/32", now.Add(time.Millisecond), 5)
+	times, err := newFailures(b).Failed(ctx, "k/192.0.2.1/32", now.Add(time.Millisecond), 5)
 	if err != nil || len(times) != 2 {
 		t.Fatalf("failure script on b: fleet has %v, %v (want 2 times)", times, err)
 	}

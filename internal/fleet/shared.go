@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -44,12 +45,24 @@ return out
 const failureWindow = time.Minute
 
 // failures is the fleet's basicauth.FailureSync.
-type failures struct{ f *Fleet }
+type failures struct {
+	f *Fleet
+	// failedAt is when the last Failed call got an error (Unix nanoseconds; 0 after a
+	// success): Redis may answer and still refuse the script (OOM under noeviction,
+	// READONLY after a failover), which leaves the counts unshared all the same.
+	failedAt *atomic.Int64
+}
+
+func newFailures(f *Fleet) failures { return failures{f: f, failedAt: new(atomic.Int64)} }
+
+// unsharedFor is how long after a failed Failed call the limits stay divided, unless a
+// later call succeeds.
+const unsharedFor = 10 * time.Second
 
 // ShareFailures makes l count Basic failures across the fleet: its failures go to Redis
 // and the fleet's come back over the stream. Call before Start.
 func (f *Fleet) ShareFailures(l *basicauth.Limiter) {
-	l.Share(failures{f})
+	l.Share(newFailures(f))
 	f.Handle(failuresKind, func(e Event) {
 		if e.Mine {
 			return // merged from the script's answer already
@@ -73,6 +86,7 @@ func (s failures) Failed(ctx context.Context, key string, t time.Time, keep int)
 	f := s.f
 	c := f.c()
 	if c == nil {
+		s.failedAt.Store(time.Now().UnixNano())
 		return nil, errNotConnected
 	}
 	b := make([]byte, 8)
@@ -85,8 +99,10 @@ func (s failures) Failed(ctx context.Context, key string, t time.Time, keep int)
 			strconv.FormatInt(ms, 10) + "-" + hex.EncodeToString(b), f.id, key, strconv.Itoa(streamMaxLen)}).ToArray()
 	f.observe(err)
 	if err != nil {
+		s.failedAt.Store(time.Now().UnixNano())
 		return nil, err
 	}
+	s.failedAt.Store(0)
 	out := make([]time.Time, 0, len(res))
 	for _, m := range res {
 		s, err := m.ToString()
@@ -100,8 +116,12 @@ func (s failures) Failed(ctx context.Context, key string, t time.Time, keep int)
 	return out, nil
 }
 
-// Degraded implements basicauth.FailureSync: the shared counts cannot be reached.
-func (s failures) Degraded() bool { return !s.f.Connected() }
+// Degraded implements basicauth.FailureSync: the shared counts cannot be reached, or
+// the last attempt to add to them failed within unsharedFor.
+func (s failures) Degraded() bool {
+	at := s.failedAt.Load()
+	return !s.f.Connected() || at != 0 && time.Since(time.Unix(0, at)) < unsharedFor
+}
 
 // Replicas implements basicauth.FailureSync.
 func (s failures) Replicas() int { return s.f.cfg.Replicas }

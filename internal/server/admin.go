@@ -70,7 +70,7 @@ func invalidate(w http.ResponseWriter, r *http.Request, h *gateway.Handler, f *f
 	if f != nil {
 		out.Fleet, err = publishInvalidation(r.Context(), f, req.Paths)
 		if err != nil {
-			out.FleetError = "not sent to the other replicas: " + err.Error()
+			out.FleetError = err.Error()
 			status = http.StatusServiceUnavailable
 			log.Warn("cache invalidation not sent to the other replicas", "error", err.Error())
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -88,11 +89,11 @@ func publishInvalidation(ctx context.Context, f *fleet.Fleet, paths []string) (*
 	data, _ := json.Marshal(InvalidateRequest{Paths: paths})
 	id, err := f.Publish(ctx, invalidateKind, data)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("not sent to the other replicas: %w", err)
 	}
 	a, err := f.WaitApplied(ctx, id, fleetWait)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("sent to the other replicas, but how many applied it is unknown: %w", err)
 	}
 	return &a, nil
 }
