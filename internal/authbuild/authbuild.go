@@ -36,6 +36,9 @@ type Shared struct {
 	revocations *revoke.Set
 }
 
+// Revocations is the process's revocation Set; nil when revocation is off.
+func (s *Shared) Revocations() *revoke.Set { return s.revocations }
+
 // Fleet is what a fleet of replicas shares with authenticators (internal/fleet
 // implements it on Redis).
 type Fleet interface {

@@ -219,6 +219,14 @@ func TestFleetRevocationDeniesOnEveryReplica(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list.Revocations) != 4 {
 		t.Fatalf("revoke list: %v %s", err, out)
 	}
+	// Every replica's metrics say so.
+	for _, r := range w.replicas {
+		eventually(t, 2*time.Second, r.name+"'s metrics report the fleet", func() bool {
+			_, m := admin(t, r, http.MethodGet, "/metrics", nil)
+			return strings.Contains(string(m), "gatehouse_revocations 4\n") && strings.Contains(string(m), "gatehouse_redis_connected 1\n") &&
+				strings.Contains(string(m), "gatehouse_redis_replicas 3\n")
+		})
+	}
 	for _, r := range list.Revocations {
 		if r.Kind == "key" {
 			if out, err := cli(t, w.replicas[0], "revoke", "lift", r.ID); err != nil {

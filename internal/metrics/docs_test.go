@@ -32,6 +32,7 @@ func fullScrape(t *testing.T) (names map[string]bool, families []string) {
 		return Snapshot{Cache: &cache.Stats{}, Sources: []Source{{Route: "office", Authenticator: "lan", Freshness: policy.Freshness{Kind: "ipset"}}}}
 	})
 	m.SetCertificates(func() []Certificate { return []Certificate{{Name: "example.com", NotAfter: time.Now()}} })
+	m.SetFleet(func() Fleet { return Fleet{Connected: true, LastSync: time.Now(), Replicas: 3, Revocations: 1} })
 	fams, err := m.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ type Metrics struct {
 
 	state atomic.Pointer[func() Snapshot]
 	certs atomic.Pointer[func() []Certificate]
+	fleet atomic.Pointer[func() Fleet]
 
 	mu      sync.Mutex
 	origins map[string]*originObserver
@@ -102,7 +103,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&stateCollector{m: m},
-		&certCollector{m: m})
+		&certCollector{m: m}, &fleetCollector{m: m})
 	m.ConfigApplied(time.Now())
 	return m
 }

@@ -134,6 +134,20 @@ func (s *Set) LastSynced() time.Time {
 	return s.snap.Load().synced
 }
 
+// Len is the number of unexpired records.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	now, n := s.opts.Now(), 0
+	for _, r := range s.snap.Load().all {
+		if !r.Expired(now) {
+			n++
+		}
+	}
+	return n
+}
+
 // List returns the unexpired records, oldest first (by Created, then ID).
 func (s *Set) List() []Revocation {
 	if s == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/fleet"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/metrics"
 	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 )
 
@@ -112,4 +113,12 @@ type fleetStatus struct {
 func newFleetStatus(f *fleet.Fleet) *fleetStatus {
 	s := f.Status()
 	return &fleetStatus{Ready: !s.LastSync.IsZero(), Status: s}
+}
+
+// fleetMetrics reads the fleet's state for /metrics.
+func fleetMetrics(f *fleet.Fleet, shared *authbuild.Shared) func() metrics.Fleet {
+	return func() metrics.Fleet {
+		s := f.Status()
+		return metrics.Fleet{Connected: s.Connected, LastSync: s.LastSync, Replicas: s.Replicas, Revocations: shared.Revocations().Len()}
+	}
 }

@@ -158,6 +158,9 @@ func Run(ctx context.Context, o Options) error {
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	defer stopLoops()
 	st.Start(loopCtx)
+	if fl != nil {
+		m.SetFleet(fleetMetrics(fl, shared))
+	}
 	if fl != nil { // the registry is carried over by reloads: set once, for the process
 		st.RateLimits().SetFleet(fl.RateSyncer(), cfg.Redis.Replicas)
 		st.RateLimits().Start(loopCtx)
