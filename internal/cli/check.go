@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-dev/gatehouse/internal/fleet"
+	"github.com/gatehouse-dev/gatehouse/internal/probe"
 	"github.com/gatehouse-dev/gatehouse/internal/server"
 )
 
@@ -75,8 +77,17 @@ func newCheck(std IO) *cobra.Command {
 					}
 					fmt.Fprintf(std.Stdout, "%s%s: %s\n", kind, n, status)
 				}
+				if cfg.Redis != nil {
+					status := "ok"
+					if err := fleet.Probe(ctx, cfg.Redis); err != nil {
+						ready = false
+						reason, msg := probe.Describe(err, probe.Other)
+						status = fmt.Sprintf("FAILED (%s): %s", reason, msg)
+					}
+					fmt.Fprintf(std.Stdout, "redis: %s\n", status)
+				}
 				if !ready {
-					return &exitError{code: 1, msg: "some origins or authenticator sources did not answer the probe"}
+					return &exitError{code: 1, msg: "some origins, authenticator sources or Redis did not answer the probe"}
 				}
 			}
 			fmt.Fprintf(std.Stdout, "%s: OK (%d routes, %d origins)\n", f.config, len(cfg.Routes), len(cfg.Origins))

@@ -101,7 +101,7 @@ func New(cfg *config.Redis, log *slog.Logger, opts Options) (*Fleet, error) {
 		f.id = host + "-" + hex.EncodeToString(b)
 	}
 	if cfg.TLS != nil {
-		tc, err := tlsConfig(cfg.TLS)
+		tc, err := TLSConfig(cfg.TLS)
 		if err != nil {
 			return nil, err
 		}
@@ -112,24 +112,34 @@ func New(cfg *config.Redis, log *slog.Logger, opts Options) (*Fleet, error) {
 	return f, nil
 }
 
-// tlsConfig builds the client TLS configuration; errors name the field.
-func tlsConfig(t *config.RedisTLS) (*tls.Config, error) {
+// TLSError is a redis.tls file that does not load; Field is its key under redis.
+type TLSError struct {
+	Field string
+	Err   error
+}
+
+func (e *TLSError) Error() string { return "redis." + e.Field + ": " + e.Err.Error() }
+func (e *TLSError) Unwrap() error { return e.Err }
+
+// TLSConfig builds the client TLS configuration of t; a file that does not load is a
+// *TLSError naming its field (the gateway's build reports it with the file's line).
+func TLSConfig(t *config.RedisTLS) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.CAFile != "" {
 		pem, err := os.ReadFile(t.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("redis.tls.ca_file: %w", err)
+			return nil, &TLSError{"tls.ca_file", err}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("redis.tls.ca_file: %s holds no PEM certificate", t.CAFile)
+			return nil, &TLSError{"tls.ca_file", fmt.Errorf("%s holds no PEM certificate", t.CAFile)}
 		}
 		tc.RootCAs = pool
 	}
 	if t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("redis.tls: loading cert_file and key_file: %w", err)
+			return nil, &TLSError{"tls", fmt.Errorf("loading cert_file and key_file: %w", err)}
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}

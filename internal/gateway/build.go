@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/internal/authbuild"
 	"github.com/gatehouse-dev/gatehouse/internal/cache"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/fleet"
 	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 	"github.com/gatehouse-dev/gatehouse/internal/origin/dirorigin"
@@ -88,6 +89,7 @@ func buildWith(ctx context.Context, cfg *config.Config, log *slog.Logger, prev *
 	}()
 	b.buildOrigins(ctx)
 	b.buildTLS()
+	b.buildRedis()
 	b.buildProxies()
 	b.buildCache()
 	b.buildAuthShared()
@@ -163,6 +165,21 @@ func (b *builder) buildTLS() {
 		return
 	}
 	b.st.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}
+
+// buildRedis checks that redis.tls's files load. The connection itself is the server's
+// (internal/fleet, made once per process); `check --probe` contacts Redis.
+func (b *builder) buildRedis() {
+	if r := b.cfg.Redis; r != nil && r.TLS != nil {
+		if _, err := fleet.TLSConfig(r.TLS); err != nil {
+			var te *fleet.TLSError
+			if errors.As(err, &te) {
+				b.errorf("redis."+te.Field, "%v", te.Err)
+				return
+			}
+			b.errorf("redis.tls", "%v", err)
+		}
+	}
 }
 
 // buildProxies sets whose forwarding headers are believed.

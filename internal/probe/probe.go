@@ -52,6 +52,9 @@ const (
 	BadDocument    = "bad_document"    // discovery document or key set unusable
 	NotLoaded      = "not_loaded"      // no attempt has finished yet
 
+	// Redis (the fleet's shared state).
+	AuthFailed = "auth_failed" // WRONGPASS, NOAUTH: the password (or ACL user) is refused
+
 	// Other is anything else; the message says what (for S3, with its error code).
 	Other = "other"
 )
@@ -63,6 +66,7 @@ var Reasons = []string{
 	FolderMissing, FolderReplaced, NotAFolder, PermissionDenied,
 	ConnectionRefused, DNSNotFound, TLSError, Timeout, Unreachable,
 	HTTPStatus, IssuerMismatch, BadDocument, NotLoaded,
+	AuthFailed,
 	Other,
 }
 
