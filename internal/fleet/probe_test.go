@@ -54,4 +54,3 @@ func TestProbe(t *testing.T) {
 		})
 	}
 }
-
