@@ -175,7 +175,9 @@ func TestPasswordWrong(t *testing.T) {
 func TestACLUser(t *testing.T) {
 	// The default user is off: only gatehouse's own user can do anything.
 	rd := startRedis(t, "--user", "default", "off",
-		"--user", "gh", "on", ">gh-pass", "~{gatehouse}:*", "&*", "+@all")
+		// Exactly what docs/fleet.md says a fleet's ACL user needs.
+		"--user", "gh", "on", ">gh-pass", "~{gatehouse}:*", "+@read", "+@write", "+@stream", "+@scripting",
+		"+ping", "+hello", "+auth", "+client", "+select")
 	t.Run("ok", func(t *testing.T) {
 		cfg := redisConfig(rd.Addr)
 		cfg.Username, cfg.Password = "gh", "gh-pass"
