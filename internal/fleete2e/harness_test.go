@@ -65,7 +65,15 @@ type world struct {
 	minio    *testenv.MinIO
 	key      crypto.Signer
 	dir      string
+	opts     worldOptions
 	replicas []*replica
+}
+
+// worldOptions add to every replica's configuration file.
+type worldOptions struct {
+	redis     string // appended to the redis section (indented two spaces)
+	keyGroups string // more entries of key_groups (indented two spaces)
+	routes    string // more routes, after the others (indented two spaces)
 }
 
 // replica is one running gatehouse process.
@@ -93,6 +101,12 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 // section.
 func newWorld(t *testing.T, n int, extraRedis string) *world {
 	t.Helper()
+	return newWorldWith(t, n, worldOptions{redis: extraRedis})
+}
+
+// newWorldWith starts Redis, MinIO and n replicas whose configuration has opts added.
+func newWorldWith(t *testing.T, n int, opts worldOptions) *world {
+	t.Helper()
 	rd, err := testenv.StartRedis()
 	if errors.Is(err, testenv.ErrNoRedis) {
 		t.Skip("redis-server not installed (scripts/test installs it)")
@@ -114,7 +128,7 @@ func newWorld(t *testing.T, n int, extraRedis string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, redis: rd, minio: mn, key: key, dir: t.TempDir()}
+	w := &world{t: t, redis: rd, minio: mn, key: key, dir: t.TempDir(), opts: opts}
 	pub, err := cfsign.MarshalPublicKeyPEM(key.Public())
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +141,7 @@ func newWorld(t *testing.T, n int, extraRedis string) *world {
 		t.Fatal(err)
 	}
 	for i := range n {
-		w.start(fmt.Sprintf("r%d", i), string(hash), extraRedis)
+		w.start(fmt.Sprintf("r%d", i), string(hash), opts.redis)
 	}
 	return w
 }
@@ -150,6 +164,7 @@ origins:
 key_groups:
   fleet:
     keys: [{id: %s, file: %s}]
+%s
 cache:
   memory: {max_size: 64MiB}
 redis:
@@ -177,8 +192,9 @@ routes:
     origin: minio
     public: true
     rate_limit: {requests: 30, per: 1m, by: client}
+%s
 `, adminToken, bucket, w.minio.Endpoint, w.minio.AccessKey, w.minio.SecretKey, keyID,
-		filepath.Join(w.dir, "public.pem"), w.redis.Addr, extraRedis, hash)
+		filepath.Join(w.dir, "public.pem"), w.opts.keyGroups, w.redis.Addr, extraRedis, hash, w.opts.routes)
 }
 
 func (w *world) start(name, hash, extraRedis string) *replica {
