@@ -37,7 +37,8 @@ const (
 	KindKey Kind = "key"
 	// KindJWT: one JWT, by its jti claim.
 	KindJWT Kind = "jwt"
-	// KindSubject: a JWT subject's tokens (sub) whose iat is before Before. A token
+	// KindSubject: a JWT subject's tokens (sub) whose iat is not after Before (the
+	// second of Before included: see Set.CheckSignedIssued). A token
 	// without iat counts as issued before it.
 	KindSubject Kind = "subject"
 	// KindUser: the login cookies of a user (the name the login authenticator records:

@@ -237,8 +237,12 @@ func (s *Set) CheckSigned(keyID string, policyHash func() [32]byte, expires time
 
 // CheckSignedIssued is CheckSigned for a policy whose issue time is known exactly
 // (issued, non-zero: a login authenticator's cookies, DateLessThan minus its
-// cookie_lifetime): a key revocation with Before then matches when issued is before
+// cookie_lifetime): a key revocation with Before then matches when issued is not after
 // Before.
+//
+// "Before" is inclusive throughout: issue times are whole seconds (JWT iat, the login
+// cookie's), so something issued in the same second as a revocation made "now" may
+// have been issued before it, and is revoked (TestRegression_RevokedInTheSameSecond).
 func (s *Set) CheckSignedIssued(keyID string, policyHash func() [32]byte, expires, issued time.Time) error {
 	if s == nil {
 		return nil
@@ -254,8 +258,8 @@ func (s *Set) CheckSignedIssued(keyID string, policyHash func() [32]byte, expire
 		}
 		switch {
 		case r.Before.IsZero(),
-			!issued.IsZero() && issued.Before(r.Before),
-			issued.IsZero() && expires.Add(-time.Duration(r.MaxLifetime)).Before(r.Before):
+			!issued.IsZero() && !issued.After(r.Before),
+			issued.IsZero() && !expires.Add(-time.Duration(r.MaxLifetime)).After(r.Before):
 			return revoked(r)
 		}
 	}
@@ -289,7 +293,7 @@ func (s *Set) CheckJWT(jti, sub string, iat time.Time, hasIat bool) error {
 		}
 	}
 	for _, r := range sn.subject[sub] {
-		if !r.Expired(now) && (!hasIat || iat.Before(r.Before)) {
+		if !r.Expired(now) && (!hasIat || !iat.After(r.Before)) {
 			return revoked(r)
 		}
 	}
@@ -307,7 +311,7 @@ func (s *Set) CheckUser(user string, issued time.Time) error {
 		return err
 	}
 	for _, r := range sn.user[user] {
-		if !r.Expired(now) && issued.Before(r.Before) {
+		if !r.Expired(now) && !issued.After(r.Before) {
 			return revoked(r)
 		}
 	}

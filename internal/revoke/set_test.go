@@ -228,3 +228,32 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+// TestRegression_RevokedInTheSameSecond: a revocation "before now" (Before truncated to
+// the second by the server and the CLI) also covers what was issued in that second:
+// issue times are whole seconds, so it may have been issued before the revocation. The
+// review found a JWT and login cookies issued in the same second still accepted.
+func TestRegression_RevokedInTheSameSecond(t *testing.T) {
+	at := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	s := revoke.NewSet(revoke.SetOptions{Now: func() time.Time { return at.Add(300 * time.Millisecond) }})
+	s.Replace([]revoke.Revocation{
+		{ID: "s", Kind: revoke.KindSubject, Value: "carol", Before: at},
+		{ID: "u", Kind: revoke.KindUser, Value: "ana@example.com", Before: at},
+		{ID: "k", Kind: revoke.KindKey, Value: "K1", Before: at, MaxLifetime: revoke.Duration(time.Hour)},
+	}, at)
+	if err := s.CheckJWT("", "carol", at, true); !errors.Is(err, revoke.ErrRevoked) {
+		t.Errorf("JWT issued in the revocation's second: %v, want revoked", err)
+	}
+	if err := s.CheckJWT("", "carol", at.Add(time.Second), true); err != nil {
+		t.Errorf("JWT issued the second after: %v, want accepted", err)
+	}
+	if err := s.CheckUser("ana@example.com", at); !errors.Is(err, revoke.ErrRevoked) {
+		t.Errorf("login cookie issued in the revocation's second: %v, want revoked", err)
+	}
+	if err := s.CheckSignedIssued("K1", nil, at.Add(time.Hour), at); !errors.Is(err, revoke.ErrRevoked) {
+		t.Errorf("login cookie of a revoked key issued in the revocation's second: %v, want revoked", err)
+	}
+	if err := s.CheckSigned("K1", nil, at.Add(time.Hour)); !errors.Is(err, revoke.ErrRevoked) {
+		t.Errorf("policy expiring max_lifetime after the revocation's second: %v, want revoked", err)
+	}
+}

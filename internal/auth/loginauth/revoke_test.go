@@ -94,9 +94,15 @@ func TestRevokedUser(t *testing.T) {
 	if _, err := h.authenticate(bob); outcomeOf(err) != policy.BadCredentials || !errors.Is(err, revoke.ErrRevoked) {
 		t.Fatalf("key revoked before: %v", err)
 	}
-	if _, err := h.authenticate(fresh); err != nil {
-		t.Fatalf("cookies issued at the key revocation's time: %v", err)
+	if _, err := h.authenticate(fresh); !errors.Is(err, revoke.ErrRevoked) {
+		t.Fatalf("cookies issued in the key revocation's second: %v, want revoked", err)
 	}
+	h.now = h.now.Add(time.Second)
+	later := signedCookies(h.signIn(map[string]any{"email": "ana@example.com"}))
+	if _, err := h.authenticate(later); err != nil {
+		t.Fatalf("cookies issued the second after the key revocation: %v", err)
+	}
+	fresh = later
 	// The whole key: 403 (signing in again would not help).
 	set.Apply(revoke.Revocation{Kind: revoke.KindKey, Value: "KLOGIN0000001"})
 	if _, err := h.authenticate(fresh); outcomeOf(err) != policy.NotAllowed || !errors.Is(err, revoke.ErrRevoked) {
