@@ -41,13 +41,17 @@ func (f *invalidateFlags) run(cmd *cobra.Command, std IO, paths []string) error 
 	if err != nil {
 		return err
 	}
+	raw := ans.body
+	if f.json && json.Valid(raw) { // the whole answer, a refusal's JSON (fleet_error) too
+		if _, err := std.Stdout.Write(raw); err != nil {
+			return err
+		}
+	}
 	if ans.status != http.StatusOK {
 		return ans.refused()
 	}
-	raw := ans.body
 	if f.json {
-		_, err := std.Stdout.Write(raw)
-		return err
+		return fleetStragglers(raw)
 	}
 	var out struct {
 		Results []struct {
@@ -69,9 +73,21 @@ func (f *invalidateFlags) run(cmd *cobra.Command, std IO, paths []string) error 
 	fmt.Fprintf(std.Stderr, "removed %d cache entries\n", out.Removed)
 	if fl := out.Fleet; fl != nil {
 		fmt.Fprintf(std.Stderr, "applied by %d of %d live replicas\n", fl.Applied, fl.Replicas)
-		if fl.Applied < fl.Replicas {
-			return &exitError{code: 1, msg: fmt.Sprintf("%d live replicas had not applied the invalidation within 2 seconds (they apply it when they next read the stream)", fl.Replicas-fl.Applied)}
-		}
 	}
-	return nil
+	return fleetStragglers(raw)
+}
+
+// fleetStragglers is the exit status of an invalidation a fleet answered: an error when
+// some live replicas had not applied it within the server's wait.
+func fleetStragglers(raw []byte) error {
+	var out struct {
+		Fleet *struct {
+			Replicas int `json:"replicas"`
+			Applied  int `json:"applied"`
+		} `json:"fleet"`
+	}
+	if json.Unmarshal(raw, &out) != nil || out.Fleet == nil || out.Fleet.Applied >= out.Fleet.Replicas {
+		return nil
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("%d live replicas had not applied the invalidation within 2 seconds (they apply it when they next read the stream)", out.Fleet.Replicas-out.Fleet.Applied)}
 }

@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -107,5 +108,21 @@ func TestInvalidateFleetAnswer(t *testing.T) {
 		if res.code != tc.code || !strings.Contains(res.stderr, fmt.Sprintf("applied by %d of 3 live replicas", tc.applied)) {
 			t.Errorf("applied %d of 3: exit %d, stderr %q (want exit %d)", tc.applied, res.code, res.stderr, tc.code)
 		}
+	}
+}
+
+// TestInvalidateJSONOnRefusal: --json prints a refusal's JSON answer too (a fleet's 503
+// with fleet_error), and the exit status is 1.
+func TestInvalidateJSONOnRefusal(t *testing.T) {
+	t.Setenv("GH_TEST_ADMIN_TOKEN", "a-long-enough-admin-token")
+	body := `{"results":[{"path":"/a","removed":1}],"removed":1,"fleet_error":"not sent to the other replicas: redis: not connected yet"}`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, body)
+	}))
+	defer srv.Close()
+	res := run(t, "invalidate", "--json", "--admin", srv.URL, "--token-env", "GH_TEST_ADMIN_TOKEN", "/a")
+	if res.code != 1 || res.stdout != body {
+		t.Fatalf("exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
 	}
 }

@@ -93,9 +93,11 @@ policy (CloudFront-Expires) name no resource: revoke their key instead.`,
 				value = args[0]
 			} else {
 				h := http.Header{"Cookie": {strings.TrimSpace(strings.TrimPrefix(header, "Cookie:"))}}
+				// The first one, as the verifier reads it (cfsign.CookieCredentials).
 				for _, c := range (&http.Request{Header: h}).Cookies() {
 					if c.Name == cfsign.CookiePolicy {
 						value = c.Value
+						break
 					}
 				}
 				if value == "" {
@@ -139,7 +141,7 @@ func (f *revokeFlags) keyCmd(std IO) *cobra.Command {
 		Long: `key revokes every signed URL and cookie made with a key pair ID; with --signed-before, only
 those signed before that time. CloudFront policies carry no signing time, so
 --max-lifetime (the longest lifetime the key's policies are given) is required with it:
-a policy counts as signed before T when its expiry minus max-lifetime is before T. The
+a policy counts as signed before T when its expiry minus max-lifetime is not after T. The
 login authenticator's own cookies are judged by their exact issue time.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -136,7 +136,10 @@ func TestRevoke(t *testing.T) {
 	pol := u.Query().Get("Policy")
 	raw, _ := cfsign.DecodeBase64(pol)
 	sum := sha256.Sum256(raw)
-	for _, args := range [][]string{{"url", custom}, {"cookie", pol}, {"cookie", "--header", "Cookie: a=b; CloudFront-Policy=" + pol + "; CloudFront-Key-Pair-Id=K1"}} {
+	// With two CloudFront-Policy cookies (different paths), the first is the one the
+	// verifier reads (TestRegression_CookieHeaderFirstPolicy: the CLI took the last).
+	for _, args := range [][]string{{"url", custom}, {"cookie", pol}, {"cookie", "--header", "Cookie: a=b; CloudFront-Policy=" + pol + "; CloudFront-Key-Pair-Id=K1"},
+		{"cookie", "--header", "Cookie: CloudFront-Policy=" + pol + "; CloudFront-Policy=eyJvdGhlciI6MX0_; CloudFront-Key-Pair-Id=K1"}} {
 		if r := revokeCmd(args...); r.code != 0 {
 			t.Fatalf("%v: %d %s", args, r.code, r.stderr)
 		}

@@ -121,7 +121,10 @@ func (f *Fleet) readStream(ctx context.Context) {
 				f.observe(err)
 				f.log.Debug("redis: resynchronising the event stream failed", "error", err.Error())
 				sleep(ctx, backoff)
-				backoff = min(2*backoff, 2*time.Second)
+				// At most half a second: every attempt is a few commands bounded by
+				// redis.timeout, and a replica should be back within about a second of
+				// Redis (docs/fleet.md).
+				backoff = min(2*backoff, 500*time.Millisecond)
 				continue
 			}
 			needSync, backoff = false, 100*time.Millisecond

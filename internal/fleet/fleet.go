@@ -225,7 +225,7 @@ func (f *Fleet) run(ctx context.Context) {
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, 5*time.Second)
+		backoff = min(2*backoff, time.Second)
 	}
 	go f.heartbeat(ctx)
 	f.readStream(ctx)

@@ -41,7 +41,7 @@ func (s *State) Invalidate(paths []string) ([]Invalidation, error) {
 		inv := Invalidation{Path: p}
 		prefix, isPrefix := strings.CutSuffix(p, "*")
 		if !strings.HasPrefix(p, "/") || strings.ContainsAny(prefix, "*?") {
-			return nil, fmt.Errorf("path %q: want /exact/path or /prefix/*", p)
+			return nil, fmt.Errorf("path %q: want /exact/path or /prefix/*", clipPath(p))
 		}
 		if isPrefix {
 			for _, rt := range s.routes.Values() {
@@ -57,7 +57,7 @@ func (s *State) Invalidate(paths []string) ([]Invalidation, error) {
 		} else {
 			clean, err := reqpath.Clean(p)
 			if err != nil {
-				return nil, fmt.Errorf("path %q: %w", p, err)
+				return nil, fmt.Errorf("path %q: %w", clipPath(p), err)
 			}
 			if rt, ok := s.Match(clean); ok && rt.Cached {
 				if key, ok := rt.Keys.Key(clean); ok {
@@ -87,4 +87,13 @@ func keyPrefix(rt *Route, prefix string) string {
 		rel = prefix
 	}
 	return rt.Keys.AddPrefix + strings.TrimPrefix(rel, "/")
+}
+
+// clipPath shortens a path for an error message: an answer to a bad request stays short.
+func clipPath(p string) string {
+	const max = 200
+	if len(p) <= max {
+		return p
+	}
+	return strings.ToValidUTF8(p[:max], "") + "…"
 }

@@ -45,23 +45,94 @@ func Decode(data []byte, now time.Time) (Revocation, error) {
 	return r, Validate(r, now)
 }
 
-// DecodeJSON reads one revocation object strictly: unknown fields and data after the
-// object are errors. It does not validate: a server completes the record first.
+// DecodeJSON reads one revocation object strictly: the body must be UTF-8 and one JSON
+// object; unknown fields, a field given twice and data after the object are errors, and
+// an error names the field it concerns. It does not validate: a server completes the
+// record first.
 func DecodeJSON(data []byte) (Revocation, error) {
 	var r Revocation
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return Revocation{}, fieldErr(te.Field, "wrong type: want %s", jsonType(te.Field))
+	if !utf8.Valid(data) {
+		return r, errors.New("malformed revocation: the body is not UTF-8")
+	}
+	fields, err := objectFields(data)
+	if err != nil {
+		return r, err
+	}
+	for _, f := range fields {
+		var dst any
+		switch f.name {
+		case "id":
+			dst = &r.ID
+		case "kind":
+			dst = &r.Kind
+		case "value":
+			dst = &r.Value
+		case "before":
+			dst = &r.Before
+		case "max_lifetime":
+			dst = &r.MaxLifetime
+		case "expires":
+			dst = &r.Expires
+		case "created":
+			dst = &r.Created
+		case "reason":
+			dst = &r.Reason
+		default:
+			return Revocation{}, fieldErr(clip(f.name), "unknown field")
 		}
-		return Revocation{}, fmt.Errorf("malformed revocation: %w", err)
+		if err := json.Unmarshal(f.value, dst); err != nil {
+			return Revocation{}, fieldErr(f.name, "want %s", jsonType(f.name))
+		}
+	}
+	r.Before, r.Expires, r.Created = utc(r.Before), utc(r.Expires), utc(r.Created)
+	return r, nil
+}
+
+// utc is t in UTC (records are stored and shown in UTC whatever offset a client used).
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return t.UTC()
+}
+
+type rawField struct {
+	name  string
+	value json.RawMessage
+}
+
+// objectFields splits data, which must be exactly one JSON object, into its fields in
+// order, refusing a name given twice (encoding/json would keep the last silently).
+func objectFields(data []byte) ([]rawField, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("malformed revocation: want a JSON object")
+	}
+	var out []rawField
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, errors.New("malformed revocation: not valid JSON")
+		}
+		name, _ := t.(string)
+		if seen[name] {
+			return nil, fieldErr(clip(name), "given twice")
+		}
+		seen[name] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, errors.New("malformed revocation: not valid JSON")
+		}
+		out = append(out, rawField{name, v})
+	}
+	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
+		return nil, errors.New("malformed revocation: not valid JSON")
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Revocation{}, errors.New("malformed revocation: data after the object")
+		return nil, errors.New("malformed revocation: data after the object")
 	}
-	return r, nil
+	return out, nil
 }
 
 // Validate checks a revocation made from untrusted input, at now: the kind is known;

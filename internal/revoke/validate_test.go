@@ -87,3 +87,28 @@ func FuzzDecode(f *testing.F) {
 		_ = s.CheckUser(r.Value, t0)
 	})
 }
+
+// TestRegression_DecodeStrict: the review sent a field twice (the last won), invalid
+// UTF-8 (turned into U+FFFD and stored), a JSON array (an error without a field) and a
+// bad time (Go's layout in the message, no field): each is now refused naming the field
+// or the body, and times are stored in UTC.
+func TestRegression_DecodeStrict(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"kind":"key","value":"K","value":"L"}`:          "value: given twice",
+		"{\"kind\":\"user\",\"value\":\"\xff\xfe\"}":      "not UTF-8",
+		`[]`:                                              "want a JSON object",
+		`{"kind":"user","value":"a","before":"tomorrow"}`: "before: want an RFC 3339 time string",
+		`{"kind":"user","value":"a","color":"red"}`:       "color: unknown field",
+		`{"kind":"user","value":"a"} {}`:                  "data after the object",
+		`{"kind":"user",`:                                 "not valid JSON",
+	} {
+		_, err := revoke.DecodeJSON([]byte(body))
+		if err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "2006") {
+			t.Errorf("%q: %v, want an error saying %q", body, err, want)
+		}
+	}
+	r, err := revoke.DecodeJSON([]byte(`{"kind":"jwt","value":"j","expires":"2030-01-01T10:00:00+14:00"}`))
+	if err != nil || r.Expires.Location() != time.UTC || r.Expires.Hour() != 20 {
+		t.Fatalf("expires with an offset: %v %v", r.Expires, err)
+	}
+}
