@@ -94,9 +94,9 @@ func FuzzDecode(f *testing.F) {
 // or the body, and times are stored in UTC.
 func TestRegression_DecodeStrict(t *testing.T) {
 	for body, want := range map[string]string{
-		`{"kind":"key","value":"K","value":"L"}`:          "value: given twice",
-		"{\"kind\":\"user\",\"value\":\"\xff\xfe\"}":      "not UTF-8",
-		`[]`:                                              "want a JSON object",
+		`{"kind":"key","value":"K","value":"L"}`:     "value: given twice",
+		"{\"kind\":\"user\",\"value\":\"\xff\xfe\"}": "not UTF-8",
+		`[]`: "want a JSON object",
 		`{"kind":"user","value":"a","before":"tomorrow"}`: "before: want an RFC 3339 time string",
 		`{"kind":"user","value":"a","color":"red"}`:       "color: unknown field",
 		`{"kind":"user","value":"a"} {}`:                  "data after the object",
