@@ -83,6 +83,7 @@ type replica struct {
 	public string // http://127.0.0.1:PORT
 	admin  string // 127.0.0.1:PORT
 	logs   *syncBuffer
+	exited chan struct{} // closed when the process has exited
 }
 
 type syncBuffer struct {
@@ -214,15 +215,22 @@ func (w *world) start(name, hash, extraRedis string) *replica {
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	r.exited = make(chan struct{})
+	go func() { r.cmd.Wait(); close(r.exited) }()
 	t.Cleanup(func() {
 		r.cmd.Process.Kill()
-		r.cmd.Wait()
+		<-r.exited
 		if t.Failed() {
 			t.Logf("%s's log:\n%s", r.name, r.logs.String())
 		}
 	})
 	w.replicas = append(w.replicas, r)
 	eventually(t, 30*time.Second, name+" ready", func() bool {
+		select {
+		case <-r.exited: // a configuration it refused, a port taken: say so at once
+			t.Fatalf("%s exited before it was ready:\n%s", name, r.logs.String())
+		default:
+		}
 		resp, err := http.Get("http://" + r.admin + "/readyz")
 		if err != nil {
 			return false
