@@ -13,6 +13,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
+	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 )
 
 // BenchmarkServeSmallObject measures gatehouse's own per-request cost: the whole handler
@@ -43,8 +44,8 @@ routes:
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	// As `log.access` set to a file: one JSON line per request.
-	h := gateway.NewHandler(st, slogDiscard, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+	// As `log.access` set to a file (server.Loggers): one JSON line per request.
+	h := gateway.NewHandler(st, slogDiscard, slog.New(httpx.NewAccessHandler(io.Discard)))
 	req := httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8080/bench/obj-4k", nil)
 	req.RemoteAddr = "127.0.0.1:40000"
 	req.Header.Set("User-Agent", "wrk")

@@ -216,46 +216,77 @@ func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, star
 	if h.access == nil {
 		return
 	}
-	client := "-"
+	// The server's access log (httpx.AccessHandler) takes the fields straight into its
+	// line; any other handler gets them as slog attributes: the same JSON either way.
+	if ah, ok := h.access.Handler().(*httpx.AccessHandler); ok {
+		l := ah.Line("request")
+		accessFields(l, r, rec, e, start, aborted)
+		l.Write()
+		return
+	}
+	a := make(attrFields, 0, 16)
+	accessFields(&a, r, rec, e, start, aborted)
+	h.access.LogAttrs(context.Background(), slog.LevelInfo, "request", a...)
+}
+
+// fieldWriter takes the access-log fields in order: *httpx.AccessLine, or attrFields.
+type fieldWriter interface {
+	String(k, v string)
+	Int(k string, v int64)
+	Float(k string, v float64)
+	Bool(k string, v bool)
+	Addr(k string, v netip.Addr) // as v.String()
+}
+
+// attrFields collects the fields as slog attributes.
+type attrFields []slog.Attr
+
+func (a *attrFields) String(k, v string)          { *a = append(*a, slog.String(k, v)) }
+func (a *attrFields) Int(k string, v int64)       { *a = append(*a, slog.Int64(k, v)) }
+func (a *attrFields) Float(k string, v float64)   { *a = append(*a, slog.Float64(k, v)) }
+func (a *attrFields) Bool(k string, v bool)       { *a = append(*a, slog.Bool(k, v)) }
+func (a *attrFields) Addr(k string, v netip.Addr) { *a = append(*a, slog.String(k, v.String())) }
+
+// accessFields writes the access-log line's fields of one request (docs/logging.md).
+func accessFields(f fieldWriter, r *http.Request, rec *httpx.Recorder, e *entry, start time.Time, aborted bool) {
+	f.String("request_id", e.id)
 	if e.client.IsValid() {
-		client = e.client.String()
+		f.Addr("client_ip", e.client)
+	} else {
+		f.String("client_ip", "-")
 	}
-	attrs := []slog.Attr{
-		slog.String("request_id", e.id),
-		slog.String("client_ip", client),
-		slog.String("method", r.Method),
-		slog.String("path", e.path),
-		slog.String("route", e.route),
-		slog.Int("status", rec.Status),
-		slog.Int64("bytes", rec.Bytes),
-		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-		slog.String("decision", e.decision),
-		slog.String("reason", e.reason),
-	}
+	f.String("method", r.Method)
+	f.String("path", e.path)
+	f.String("route", e.route)
+	f.Int("status", int64(rec.Status))
+	f.Int("bytes", rec.Bytes)
+	f.Float("duration_ms", float64(time.Since(start).Microseconds())/1000)
+	f.String("decision", e.decision)
+	f.String("reason", e.reason)
 	if e.traceID != "" {
-		attrs = append(attrs, slog.String("trace_id", e.traceID))
+		f.String("trace_id", e.traceID)
 	}
 	if e.originName != "" {
-		attrs = append(attrs, slog.String("origin", e.originName))
+		f.String("origin", e.originName)
 	}
 	if e.key != "" {
-		attrs = append(attrs, slog.String("key", e.key))
+		f.String("key", e.key)
 	}
 	if r.Method == http.MethodPut {
-		attrs = append(attrs, slog.Int64("bytes_received", e.received))
+		f.Int("bytes_received", e.received)
 	}
 	if e.identity != nil && e.identity.Display != "" {
-		attrs = append(attrs, slog.String("user", e.identity.Display), slog.String("subject", e.identity.Subject))
+		f.String("user", e.identity.Display)
+		f.String("subject", e.identity.Subject)
 	} else if e.identity != nil && e.identity.Subject != "" {
-		attrs = append(attrs, slog.String("user", e.identity.Subject))
+		f.String("user", e.identity.Subject)
 	}
 	if e.cause != nil {
-		attrs = append(attrs, slog.String("error", e.cause.Error()))
+		f.String("error", e.cause.Error())
 	}
 	if aborted {
-		attrs = append(attrs, slog.Bool("aborted", true))
+		f.Bool("aborted", true)
 	}
-	h.access.LogAttrs(context.Background(), slog.LevelInfo, "request", attrs...)
 }
 
 // truncate shortens s to at most 512 bytes (then marked "..."), cutting before a

@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/httpx"
 )
 
 // Loggers builds the operational logger (to stderr) and the access logger from the log
@@ -34,8 +35,9 @@ func Loggers(cfg *config.Config, stdout, stderr io.Writer) (log, access *slog.Lo
 		}
 		w, closer = f, f
 	}
-	// Access lines are always JSON: they are for machines.
-	return log, slog.New(slog.NewJSONHandler(w, nil)), closer, nil
+	// Access lines are always JSON: they are for machines. httpx.AccessHandler writes
+	// them as slog.NewJSONHandler does, with a fast path for the gateway's request lines.
+	return log, slog.New(httpx.NewAccessHandler(w)), closer, nil
 }
 
 func handler(format string, w io.Writer, level slog.Level) slog.Handler {
