@@ -44,6 +44,7 @@ func (h *Handler) Swap(st *State) *State { return h.state.Swap(st) }
 // entry is the access-log record of one request.
 type entry struct {
 	id, path, route, originName, key string
+	idv                              [1]string // X-Request-Id's value
 	client                           netip.Addr
 	decision, reason                 string
 	identity                         *policy.Identity
@@ -66,8 +67,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e := &entry{id: requestID(r, st.proxies), decision: "-", m: st.metrics.recorder(nil)}
 	st.metrics.begin()
 	defer st.metrics.end()
-	w.Header().Set("X-Request-Id", e.id)
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	e.idv[0] = e.id
+	w.Header()[kRequestID] = e.idv[:] // hdrvals.go
+	w.Header()[kXContentTypeOptions] = vNosniff
 	client, scheme := st.proxies.Client(r)
 	e.client = client
 	if h.tracer != nil {
@@ -166,7 +168,7 @@ func fetch(ctx context.Context, w *httpx.Recorder, r *http.Request, p *Plan, ser
 	}
 	if p.Route.Cached {
 		// Replaced by the object's own status when there is an object to send.
-		w.Header().Set("X-Cache", "Error from gatehouse")
+		w.Header()[kXCache] = vCacheError
 	}
 	oh := objectHeaders{policy: p.Route.Headers, path: p.Path, key: p.Key}
 	o := traceOrigin(ctx, p.Route.Origin, p.Route.Cached, p.Route.OriginName)

@@ -53,11 +53,12 @@ func serveHead(ctx context.Context, w *httpx.Recorder, r *http.Request, o origin
 	if err != nil {
 		return respond(w, r, nil, *served, err, oh)
 	}
-	setObjectHeaders(w.Header(), info)
-	setCacheHeaders(w.Header(), *served)
+	hs := &headerSetter{h: w.Header()}
+	setObjectHeaders(hs, info)
+	setCacheHeaders(hs, *served)
 	oh.apply(w.Header(), info)
 	if info.Size >= 0 { // unknown for a compressed variant not made yet
-		w.Header().Set("Content-Length", strconv.FormatInt(info.Size, 10))
+		hs.set(kContentLength, strconv.FormatInt(info.Size, 10))
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
@@ -78,8 +79,9 @@ func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, served orig
 	var nm *origin.NotModifiedError
 	switch {
 	case errors.As(err, &nm):
-		setObjectHeaders(w.Header(), origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires})
-		setCacheHeaders(w.Header(), served)
+		hs := &headerSetter{h: w.Header()}
+		setObjectHeaders(hs, origin.Info{ETag: nm.Info.ETag, LastModified: nm.Info.LastModified, CacheControl: nm.Info.CacheControl, Expires: nm.Info.Expires})
+		setCacheHeaders(hs, served)
 		oh.apply(w.Header(), nm.Info)
 		w.WriteHeader(http.StatusNotModified)
 		return nil
@@ -90,11 +92,12 @@ func respond(w *httpx.Recorder, r *http.Request, obj *origin.Object, served orig
 	}
 	defer obj.Body.Close()
 	h := w.Header()
-	setObjectHeaders(h, obj.Info)
-	setCacheHeaders(h, served)
+	hs := &headerSetter{h: h}
+	setObjectHeaders(hs, obj.Info)
+	setCacheHeaders(hs, served)
 	oh.apply(h, obj.Info)
 	n := obj.Length()
-	h.Set("Content-Length", strconv.FormatInt(n, 10))
+	hs.set(kContentLength, strconv.FormatInt(n, 10))
 	status := http.StatusOK
 	if obj.Range != nil {
 		h.Set("Content-Range", obj.Range.ContentRange(obj.Size))
@@ -142,37 +145,32 @@ func copyBody(w io.Writer, body io.Reader, n int64) (int64, error) {
 	return copied, err
 }
 
-// setObjectHeaders writes the object's metadata headers.
-func setObjectHeaders(h http.Header, info origin.Info) {
-	set := func(k, v string) {
-		if v != "" {
-			h.Set(k, v)
-		}
-	}
-	set("Content-Type", info.ContentType)
-	set("ETag", info.ETag)
+// setObjectHeaders writes the object's metadata headers (hdrvals.go).
+func setObjectHeaders(hs *headerSetter, info origin.Info) {
+	hs.setNonEmpty(kContentType, info.ContentType)
+	hs.setNonEmpty(kETag, info.ETag)
 	if !info.LastModified.IsZero() {
-		h.Set("Last-Modified", info.LastModified.UTC().Format(http.TimeFormat))
+		hs.set(kLastModified, info.LastModified.UTC().Format(http.TimeFormat))
 	}
-	set("Cache-Control", info.CacheControl)
-	set("Content-Disposition", info.ContentDisposition)
-	set("Content-Encoding", info.ContentEncoding)
-	set("Content-Language", info.ContentLanguage)
-	set("Expires", info.Expires)
-	h.Set("Accept-Ranges", "bytes")
-	h.Set("X-Content-Type-Options", "nosniff")
+	hs.setNonEmpty(kCacheControl, info.CacheControl)
+	hs.setNonEmpty(kContentDisposition, info.ContentDisposition)
+	hs.setNonEmpty(kContentEncoding, info.ContentEncoding)
+	hs.setNonEmpty(kContentLanguage, info.ContentLanguage)
+	hs.setNonEmpty(kExpires, info.Expires)
+	hs.h[kAcceptRanges] = vBytes
+	hs.h[kXContentTypeOptions] = vNosniff
 }
 
 // setCacheHeaders writes how the edge cache answered: X-Cache, Age and, for a stale
 // copy, Warning. Nothing when no cache answered (the handler has already set X-Cache to
 // "Error from gatehouse" on cached routes, for answers that carry no object).
-func setCacheHeaders(h http.Header, s origin.Served) {
+func setCacheHeaders(hs *headerSetter, s origin.Served) {
 	if s.Status == origin.CacheNone {
 		return
 	}
-	h.Set("X-Cache", s.Status.String()+" from gatehouse")
-	h.Set("Age", strconv.FormatInt(int64(s.Age/time.Second), 10))
+	hs.h[kXCache] = xCache(s.Status)
+	hs.set(kAge, strconv.FormatInt(int64(s.Age/time.Second), 10))
 	if s.Stale {
-		h.Set("Warning", `110 - "Response is Stale"`)
+		hs.h[kWarning] = vStaleWarning
 	}
 }
