@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -50,6 +51,9 @@ type diskEntry struct {
 	file string
 	size int64
 	elem *list.Element
+	// verified: the file's checksum is known to match, because this process wrote it or
+	// checked it once (see open); guarded by disk.mu.
+	verified bool
 }
 
 const diskMagic = "GHC1"
@@ -176,25 +180,26 @@ func readHeader(p string) (string, int64, bool) {
 	return string(rest[:kl]), fi.Size(), true
 }
 
-func encodeItem(key string, it *item) ([]byte, error) {
-	kind, data := byte(1), it.data
+// encodeItem returns an entry's file header and its data (written after it): the data
+// is not copied, so writing a slice costs no second buffer of its size.
+func encodeItem(key string, it *item) (head, data []byte, err error) {
+	kind := byte(1)
+	data = it.data
 	if it.meta != nil {
 		kind = 0
-		var err error
 		if data, err = json.Marshal(it.meta); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var b bytes.Buffer
-	b.Grow(len(key) + len(data) + 25)
+	b.Grow(len(key) + 25)
 	b.WriteString(diskMagic)
 	b.Write(binary.BigEndian.AppendUint32(nil, uint32(len(key))))
 	b.WriteString(key)
 	b.WriteByte(kind)
 	b.Write(binary.BigEndian.AppendUint64(nil, uint64(len(data))))
 	b.Write(binary.BigEndian.AppendUint32(nil, crc32.Checksum(data, crcTable)))
-	b.Write(data)
-	return b.Bytes(), nil
+	return b.Bytes(), data, nil
 }
 
 func decodeItem(key string, raw []byte) (*item, error) {
@@ -257,17 +262,103 @@ func (d *disk) get(key string) (*item, bool) {
 }
 
 func (d *disk) set(key string, it *item) {
-	raw, err := encodeItem(key, it)
+	head, data, err := encodeItem(key, it)
 	if err != nil {
 		return
 	}
 	p := d.fileFor(key)
-	if err := writeAtomic(p, raw); err != nil {
-		return // the disk tier is best effort; memory still has the entry
+	if err := writeAtomic(p, head, data); err != nil {
+		return // the disk tier is best effort: the entry is fetched again when next asked for
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.addLocked(key, p, int64(len(raw)))
+	d.addLocked(key, p, int64(len(head)+len(data)))
+	d.index[key].verified = true
+}
+
+// diskFile is an open slice file of the disk tier: the slice's bytes are off..off+n-1
+// of f. Whoever holds it closes f.
+type diskFile struct {
+	f      *os.File
+	off, n int64
+}
+
+// open opens key's slice file for reading in place (see Store.getSlice): its header's
+// magic, key (which holds the ETag), kind and length are checked against the file on
+// every open, and its checksum the first time the process opens a file it did not write
+// (a file written since the start was checksummed as it was written). A file that fails
+// is deleted and reported as a miss, as by get.
+func (d *disk) open(key string) (diskFile, bool) {
+	d.mu.Lock()
+	e, ok := d.index[key]
+	var file string
+	var verified bool
+	if ok {
+		d.lru.MoveToFront(e.elem)
+		file, verified = e.file, e.verified
+	}
+	d.mu.Unlock()
+	if !ok {
+		return diskFile{}, false
+	}
+	df, err := openChecked(file, key, verified)
+	if err != nil {
+		d.drop(key) // truncated, corrupt or gone: never served
+		return diskFile{}, false
+	}
+	if !verified {
+		d.mu.Lock()
+		if cur, ok := d.index[key]; ok && cur == e {
+			e.verified = true
+		}
+		d.mu.Unlock()
+	}
+	return df, true
+}
+
+// openChecked opens file and checks its header against key (and, unless verified, its
+// data against the checksum).
+func openChecked(file, key string, verified bool) (diskFile, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return diskFile{}, err
+	}
+	df, err := checkOpen(f, key, verified)
+	if err != nil {
+		f.Close()
+	}
+	return df, err
+}
+
+func checkOpen(f *os.File, key string, verified bool) (diskFile, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return diskFile{}, err
+	}
+	head := make([]byte, 8+len(key)+13)
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return diskFile{}, err
+	}
+	if string(head[:4]) != diskMagic || int(binary.BigEndian.Uint32(head[4:])) != len(key) ||
+		string(head[8:8+len(key)]) != key {
+		return diskFile{}, errors.New("bad magic or key (or ETag) mismatch")
+	}
+	p := head[8+len(key):]
+	kind, dl, sum := p[0], int64(binary.BigEndian.Uint64(p[1:])), binary.BigEndian.Uint32(p[9:])
+	off := int64(len(head))
+	if kind != 1 || dl < 0 || off+dl != fi.Size() {
+		return diskFile{}, fmt.Errorf("not a slice of %d bytes", fi.Size()-off)
+	}
+	if !verified {
+		h := crc32.New(crcTable)
+		if _, err := io.Copy(h, io.NewSectionReader(f, off, dl)); err != nil {
+			return diskFile{}, err
+		}
+		if h.Sum32() != sum {
+			return diskFile{}, errors.New("checksum mismatch")
+		}
+	}
+	return diskFile{f: f, off: off, n: dl}, nil
 }
 
 // addLocked records that key's entry, in file p, now holds size bytes and is the most
@@ -294,7 +385,7 @@ func (d *disk) setMax(max int64) {
 	d.evictLocked()
 }
 
-func writeAtomic(p string, data []byte) error {
+func writeAtomic(p string, head, data []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 		return err
 	}
@@ -302,7 +393,10 @@ func writeAtomic(p string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	_, err = f.Write(head)
+	if err == nil {
+		_, err = f.Write(data)
+	}
 	if err == nil {
 		err = f.Sync()
 	}

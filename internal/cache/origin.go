@@ -276,22 +276,27 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 		start, end = r.Start, r.End
 	}
 	served = o.bodyServed(base, m, served, start, end, opt)
-	if idx := start / o.store.SliceSize(); start <= end && (first == nil || first.idx != idx) {
+	body := &reader{ctx: ctx, o: o, base: base, key: key, m: m, pos: start, end: end, firstIdx: -1}
+	if first != nil {
+		body.first, body.firstIdx = first.sp, first.idx
+	}
+	if idx := start / o.store.SliceSize(); start <= end && body.firstIdx != idx {
 		// Fetch the first slice now, so that an origin failure is still an error status
 		// rather than a cut connection.
-		data, err := o.slice(ctx, base, key, m, idx, true)
+		sp, err := o.slice(ctx, base, key, m, idx, true)
 		if err != nil {
 			return nil, served, err
 		}
-		first = &sliceData{idx: idx, data: data}
+		body.first, body.firstIdx = sp, idx
 	}
-	obj.Body = &reader{ctx: ctx, o: o, base: base, key: key, m: m, pos: start, end: end, first: first}
+	obj.Body = body
 	return obj, served, nil
 }
 
+// sliceData is slice idx of an object, in memory or in a disk-tier file (see span).
 type sliceData struct {
-	idx  int64
-	data []byte
+	idx int64
+	sp  span
 }
 
 type metaResult struct {
@@ -317,8 +322,12 @@ func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*m
 		now := o.now()
 		m := &meta{Info: info, Stored: now, TTL: o.policy.TTL(info.CacheControl, info.Expires, now)}
 		if m.TTL > 0 {
-			o.store.set(o.store.sliceKey(base, info.ETag, sd.idx), &item{data: sd.data})
+			k := o.store.sliceKey(base, info.ETag, sd.idx)
+			o.store.setSlice(k, sd.sp.data, info.Size)
 			o.store.set(metaKey(base), &item{meta: m})
+			if o.store.diskOnly(info.Size) && o.store.has(k) {
+				sd = nil // every caller sends the file (see slice); the buffer is dropped
+			}
 		}
 		return &metaResult{meta: m, slice: sd}, nil
 	})
@@ -328,17 +337,18 @@ func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*m
 	return v.(*metaResult), nil
 }
 
-// storedMeta returns the object's fresh metadata and slice idx when the Store holds both.
+// storedMeta returns the object's fresh metadata when the Store holds it and slice idx
+// (which the caller then reads from the Store: a result shared by collapsed callers
+// cannot carry an open file).
 func (o *Origin) storedMeta(base string, idx int64) *metaResult {
 	it, ok := o.store.get(metaKey(base))
 	if !ok || it.meta == nil || !it.meta.fresh(o.now()) {
 		return nil
 	}
-	s, ok := o.store.get(o.store.sliceKey(base, it.meta.Info.ETag, idx))
-	if !ok {
+	if !o.store.has(o.store.sliceKey(base, it.meta.Info.ETag, idx)) {
 		return nil
 	}
-	return &metaResult{meta: it.meta, slice: &sliceData{idx: idx, data: s.data}}
+	return &metaResult{meta: it.meta}
 }
 
 // fetchSlice GETs slice idx from the origin. With etag set, the request carries If-Match
@@ -378,6 +388,11 @@ func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag str
 		return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("origin answered range %d-%d for slice at %d", obj.Range.Start, obj.Range.End, off))
 	}
 	n = max(n, 0)
+	hold := min(n, o.store.fetchBudget)
+	if err := o.store.fetching.Acquire(ctx, hold); err != nil {
+		return nil, origin.Info{}, err
+	}
+	defer o.store.fetching.Release(hold)
 	data := make([]byte, n)
 	if _, err := io.ReadFull(obj.Body, data); err != nil {
 		err = origin.Unavailable(fmt.Errorf("reading slice %d: %w", idx, err))
@@ -386,37 +401,52 @@ func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag str
 	}
 	o.observe(nil)
 	o.store.Stats.OriginBytes.Add(n)
-	return &sliceData{idx: idx, data: data}, obj.Info, nil
+	return &sliceData{idx: idx, sp: span{data: data}}, obj.Info, nil
 }
 
+// stored is a slice fetch's result when the slice was found stored (by a fetch that
+// ended just before): each caller then reads it from the Store itself, since a file span
+// cannot be shared.
+type stored struct{}
+
 // slice returns slice idx of version m, from the store or the origin. With retry set, a
-// caller whose joined fetch failed fetches again (see shared).
-func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64, retry bool) ([]byte, error) {
+// caller whose joined fetch failed fetches again (see shared). A slice of an object kept
+// on disk only (Store.diskOnly) comes as an open file span, which the caller closes.
+func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64, retry bool) (span, error) {
 	k := o.store.sliceKey(base, m.Info.ETag, idx)
-	if it, ok := o.store.get(k); ok {
-		o.store.Stats.HitBytes.Add(int64(len(it.data)))
-		return it.data, nil
-	}
-	v, err, _ := o.shared(ctx, k, retry, func(ctx context.Context) (any, error) {
-		if it, ok := o.store.get(k); ok { // stored by a fetch that ended just before
-			return it.data, nil
+	for attempt := 0; ; attempt++ {
+		if sp, ok := o.store.getSlice(k, m.Info.Size); ok {
+			o.store.Stats.HitBytes.Add(sp.size())
+			return sp, nil
 		}
-		sd, _, err := o.fetchSlice(ctx, key, idx, m.Info.ETag)
-		if err != nil {
-			if errors.Is(err, errRefetch) {
-				o.store.drop(metaKey(base))
+		v, err, _ := o.shared(ctx, k, retry, func(ctx context.Context) (any, error) {
+			if attempt == 0 && o.store.has(k) {
+				return stored{}, nil
 			}
-			return nil, err
+			sd, _, err := o.fetchSlice(ctx, key, idx, m.Info.ETag)
+			if err != nil {
+				if errors.Is(err, errRefetch) {
+					o.store.drop(metaKey(base))
+				}
+				return nil, err
+			}
+			if m.TTL > 0 {
+				o.store.setSlice(k, sd.sp.data, m.Info.Size)
+				if o.store.diskOnly(m.Info.Size) && o.store.has(k) {
+					return stored{}, nil // every caller sends the file; the buffer is dropped
+				}
+			}
+			return sd.sp.data, nil
+		})
+		if err != nil {
+			return span{}, err
 		}
-		if m.TTL > 0 {
-			o.store.set(k, &item{data: sd.data})
+		if data, ok := v.([]byte); ok {
+			return span{data: data}, nil
 		}
-		return sd.data, nil
-	})
-	if err != nil {
-		return nil, err
+		// stored{}: read it above; evicted since (or a joined fetch found it stored), it
+		// is fetched on the next attempt.
 	}
-	return v.([]byte), nil
 }
 
 // reader streams bytes pos..end of one object version, slice after slice. While it
@@ -426,7 +456,7 @@ func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64
 // A read-ahead fetch that fails without a definitive answer from the origin is run again,
 // once, when the slice is needed and the request's context is live: it began before the
 // slice was needed, perhaps on a connection that then hung while the origin answered
-// others.
+// others. Slices of objects kept on disk only are sent from their files (see span).
 type reader struct {
 	ctx      context.Context
 	o        *Origin
@@ -434,32 +464,39 @@ type reader struct {
 	key      string
 	m        *meta
 	pos, end int64
-	first    *sliceData
-	cur      []byte
-	ahead    []*pendingSlice // read-ahead fetches, by ascending slice index
-	looked   int64           // the highest slice index read-ahead has considered
+	first    span  // slice firstIdx, fetched before the body was returned
+	firstIdx int64 // -1: none
+	// cur is the rest of the current slice to send; r closes its file (if it has one)
+	// when it moves to the next slice or is closed.
+	cur    span
+	ahead  []*pendingSlice // read-ahead fetches, by ascending slice index
+	looked int64           // the highest slice index read-ahead has considered
 }
 
-// pendingSlice is a read-ahead fetch; data and err are set when done is closed.
+// pendingSlice is a read-ahead fetch; data and err are set when done is closed. A slice
+// the fetch found stored on disk only is not kept open (stored): it is read when needed.
 type pendingSlice struct {
-	idx  int64
-	done chan struct{}
-	data []byte
-	err  error
+	idx    int64
+	done   chan struct{}
+	data   []byte
+	stored bool
+	err    error
 }
 
 func (r *reader) Read(p []byte) (int, error) {
 	if err := r.next(); err != nil {
 		return 0, err
 	}
-	n := copy(p, r.cur)
-	r.cur = r.cur[n:]
+	n, err := r.cur.read(p)
+	r.cur.skip(int64(n))
 	r.pos += int64(n)
-	return n, nil
+	return n, err
 }
 
 // WriteTo writes the rest of the range straight from the stored slices, one Write per
-// slice: no copy through a buffer (the gateway uses it when Len is the whole body).
+// slice held in memory and one ReadFrom of the file per slice kept on disk (sendfile, on a
+// TCP connection): no copy through a buffer (the gateway uses it when Len is the whole
+// body).
 func (r *reader) WriteTo(w io.Writer) (int64, error) {
 	var total int64
 	for {
@@ -468,13 +505,10 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 		} else if err != nil {
 			return total, err
 		}
-		n, err := w.Write(r.cur)
-		total += int64(n)
-		r.cur = r.cur[n:]
-		r.pos += int64(n)
-		if err == nil && len(r.cur) > 0 {
-			err = io.ErrShortWrite // a Writer breaking its contract must not spin this loop
-		}
+		n, err := r.cur.writeTo(w)
+		total += n
+		r.cur.skip(n)
+		r.pos += n
 		if err != nil {
 			return total, err
 		}
@@ -489,15 +523,19 @@ func (r *reader) Len() int {
 // next makes r.cur the rest of the current slice, loading the next slice when the
 // current one is used up; io.EOF at the end of the range.
 func (r *reader) next() error {
-	if len(r.cur) > 0 {
+	if r.cur.size() > 0 {
 		return nil
 	}
 	if r.pos > r.end {
 		return io.EOF
 	}
+	if f := r.cur.osFile(); f != nil {
+		f.Close()
+		r.cur = span{}
+	}
 	size := r.o.store.SliceSize()
 	idx := r.pos / size
-	var data []byte
+	var sp span
 	var pending *pendingSlice
 	for len(r.ahead) > 0 && r.ahead[0].idx <= idx {
 		if r.ahead[0].idx == idx {
@@ -506,37 +544,42 @@ func (r *reader) next() error {
 		r.ahead = r.ahead[1:]
 	}
 	switch {
-	case r.first != nil && r.first.idx == idx:
-		data = r.first.data
+	case r.firstIdx == idx:
+		sp = r.first
 	case pending != nil:
 		select {
 		case <-pending.done:
 		case <-r.ctx.Done():
 			return r.ctx.Err()
 		}
-		data = pending.data
-		if err := pending.err; err != nil {
-			if !retriable(r.ctx, err) {
-				return err
+		sp = span{data: pending.data}
+		if err := pending.err; err != nil || pending.stored {
+			if err != nil {
+				if !retriable(r.ctx, err) {
+					return err
+				}
+				r.o.store.Stats.Retries.Add(1)
 			}
-			r.o.store.Stats.Retries.Add(1)
-			if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx, false); err != nil {
+			if sp, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx, false); err != nil {
 				return err
 			}
 		}
 	default:
 		var err error
-		if data, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx, true); err != nil {
+		if sp, err = r.o.slice(r.ctx, r.base, r.key, r.m, idx, true); err != nil {
 			return err
 		}
 	}
-	r.first = nil
+	r.first, r.firstIdx = span{}, -1
 	off := r.pos - idx*size
-	stop := min(int64(len(data)), r.end+1-idx*size)
+	stop := min(sp.size(), r.end+1-idx*size)
 	if off >= stop {
+		if f := sp.osFile(); f != nil {
+			f.Close()
+		}
 		return io.ErrUnexpectedEOF
 	}
-	r.cur = data[off:stop]
+	r.cur = sp.sub(off, stop)
 	r.readAhead(idx, size)
 	return nil
 }
@@ -555,12 +598,25 @@ func (r *reader) readAhead(idx, size int64) {
 		go func() {
 			defer close(p.done)
 			// No retry here: next retries a failed read-ahead itself, once.
-			p.data, p.err = r.o.slice(r.ctx, r.base, r.key, r.m, p.idx, false)
+			sp, err := r.o.slice(r.ctx, r.base, r.key, r.m, p.idx, false)
+			if f := sp.osFile(); f != nil {
+				f.Close() // found on disk: next opens it when it is needed
+				p.stored = true
+			}
+			p.data, p.err = sp.data, err
 		}()
 		r.ahead = append(r.ahead, p)
 	}
 }
 
-// Close drops the reader's slices; a read-ahead still running finishes on its own (and
-// stores its slice, as any fetch does).
-func (r *reader) Close() error { r.cur, r.first, r.ahead = nil, nil, nil; return nil }
+// Close drops the reader's slices and closes the file it is sending from; a read-ahead
+// still running finishes on its own (and stores its slice, as any fetch does).
+func (r *reader) Close() error {
+	for _, sp := range []span{r.first, r.cur} {
+		if f := sp.osFile(); f != nil {
+			f.Close()
+		}
+	}
+	r.cur, r.first, r.firstIdx, r.ahead = span{}, span{}, -1, nil
+	return nil
+}

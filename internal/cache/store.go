@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 )
@@ -64,11 +65,28 @@ type Options struct {
 	// DiskPath and DiskBytes enable the disk tier when DiskPath is set.
 	DiskPath  string
 	DiskBytes int64
+	// MemoryObjectMax: with a disk tier, the slices of objects larger than this are
+	// stored on disk only and sent from their files (see Store.getSlice); the memory tier
+	// keeps the small objects. 0: DefaultMemoryObjectMax. Without a disk tier every
+	// object goes to memory, bounded by MemoryBytes.
+	MemoryObjectMax int64
 	// Inspect, for `gatehouse check` and `explain`, only checks that DiskPath could be
 	// used, changing nothing there: a running server may own the folder, and opening it
 	// removes unfinished and damaged files and evicts. The Store then has no disk tier.
 	Inspect bool
 }
+
+// DefaultMemoryObjectMax is Options.MemoryObjectMax when it is 0.
+const DefaultMemoryObjectMax = 1 << 20
+
+// FetchBudget is how many bytes of slice buffers being filled from origins a Store of
+// memoryBytes allows at once: max(128 MiB, a quarter of memoryBytes), the headroom that
+// the Go memory limit gatehouse derives from cache.memory.max_size leaves above the
+// memory tier (internal/server's memoryLimit). Fetches past it wait. A slice's buffer
+// then goes into the memory tier (counted there), or is dropped once written to the disk
+// tier (large objects: readers send the file), so the tier plus the fetches stay within
+// that limit.
+func FetchBudget(memoryBytes int64) int64 { return max(128<<20, memoryBytes/4) }
 
 // Store holds cached entries. It outlives configuration reloads: routes built from a
 // new configuration keep using the same Store when its options are unchanged, or when
@@ -80,6 +98,10 @@ type Store struct {
 	mem     *otter.Cache[string, *item]
 	disk    *disk // nil: memory only
 	flights flight
+	// fetching bounds the bytes of slice buffers being filled from origins (see
+	// fetchBudget); each fetch holds its slice's size until it ends.
+	fetching    *semaphore.Weighted
+	fetchBudget int64
 	// breakers holds one *breaker per origin name; it outlives reloads with the Store.
 	breakers sync.Map
 	// clock, when set, replaces time.Now for the decorators (see SetClock).
@@ -90,7 +112,8 @@ type Store struct {
 // NewStore makes a Store. With a disk tier, the disk's index is rebuilt by scanning its
 // folder.
 func NewStore(opt Options) (*Store, error) {
-	s := &Store{opt: opt}
+	s := &Store{opt: opt, fetchBudget: FetchBudget(opt.MemoryBytes)}
+	s.fetching = semaphore.NewWeighted(s.fetchBudget)
 	var err error
 	s.mem, err = otter.New(&otter.Options[string, *item]{
 		MaximumWeight: uint64(opt.MemoryBytes),
@@ -178,6 +201,51 @@ func (s *Store) get(k string) (*item, bool) {
 		s.Stats.DiskMisses.Add(1)
 	}
 	return nil, false
+}
+
+// diskOnly reports whether the slices of an object of size bytes live on disk only: a
+// large object would otherwise occupy the Go heap (and, with the collector's headroom,
+// about twice that resident), where the kernel's page cache holds its files for free and
+// sends them with sendfile.
+func (s *Store) diskOnly(size int64) bool {
+	lim := s.opt.MemoryObjectMax
+	if lim <= 0 {
+		lim = DefaultMemoryObjectMax
+	}
+	return s.disk != nil && size > lim
+}
+
+// getSlice returns slice entry k of an object of objSize bytes: from memory, or for an
+// object kept on disk only an open file section of it (the caller closes it), never
+// read into the heap.
+func (s *Store) getSlice(k string, objSize int64) (span, bool) {
+	if !s.diskOnly(objSize) {
+		it, ok := s.get(k)
+		return span{data: it.dataOrNil()}, ok
+	}
+	if df, ok := s.disk.open(k); ok {
+		s.Stats.DiskHits.Add(1)
+		return span{file: &fileSection{f: df.f, off: df.off, n: df.n}}, true
+	}
+	s.Stats.DiskMisses.Add(1)
+	return span{}, false
+}
+
+// setSlice stores slice entry k of an object of objSize bytes: on disk only for a large
+// object (see diskOnly), otherwise in both tiers.
+func (s *Store) setSlice(k string, data []byte, objSize int64) {
+	if s.diskOnly(objSize) {
+		s.disk.set(k, &item{data: data})
+		return
+	}
+	s.set(k, &item{data: data})
+}
+
+func (it *item) dataOrNil() []byte {
+	if it == nil {
+		return nil
+	}
+	return it.data
 }
 
 // has reports whether k is stored in either tier, without reading it or counting a hit.
