@@ -32,8 +32,13 @@ type ACME struct {
 	// CAFile is a PEM bundle trusted, instead of the system's roots, for connections to
 	// the directory: for a private ACME server such as pebble.
 	CAFile string `yaml:"ca_file"`
+	// Store is where the account key, the certificates and the challenge answers are
+	// kept: "folder" (default: Storage, this replica's own) or "redis" (the top-level
+	// redis section's server, shared by every replica of a fleet; Storage must then be
+	// empty).
+	Store string `yaml:"store"`
 	// Storage is the folder the account key and certificates are kept in (created with
-	// mode 0700), so that a restart does not order them again.
+	// mode 0700), so that a restart does not order them again (store folder only).
 	Storage string `yaml:"storage"`
 	// Challenges are the challenge types offered to the CA: "tls-alpn-01" (answered on
 	// the public TLS listener) and "http-01" (answered on HTTPListen). Default:
@@ -63,6 +68,8 @@ type EAB struct {
 const (
 	// LetsEncryptDirectory is Let's Encrypt's production ACME directory.
 	LetsEncryptDirectory = "https://acme-v02.api.letsencrypt.org/directory"
+	ACMEStoreFolder      = "folder"
+	ACMEStoreRedis       = "redis"
 	ChallengeHTTP01      = "http-01"
 	ChallengeTLSALPN01   = "tls-alpn-01"
 	// MaxRenewBefore is the longest renew_before the ACME client honours.
@@ -91,6 +98,9 @@ func (t *TLS) applyDefaults() {
 	}
 	if a.Directory == "" {
 		a.Directory = LetsEncryptDirectory
+	}
+	if a.Store == "" {
+		a.Store = ACMEStoreFolder
 	}
 	if len(a.Challenges) == 0 {
 		a.Challenges = []string{ChallengeTLSALPN01}
@@ -139,8 +149,18 @@ func validateTLS(c *collector, s *Server) {
 	if u, err := url.Parse(a.Directory); err != nil || u.Scheme != "https" || u.Host == "" {
 		c.addf(p+".directory", "want an https:// URL, got %q", a.Directory)
 	}
-	if a.Storage == "" {
-		c.addf(p+".storage", "required: the folder certificates are kept in")
+	switch a.Store {
+	case ACMEStoreFolder:
+		if a.Storage == "" {
+			c.addf(p+".storage", "required: the folder certificates are kept in")
+		}
+	case ACMEStoreRedis:
+		// Whether the redis section is there is checked by validateACMEStore.
+		if a.Storage != "" {
+			c.addf(p+".storage", "must be empty with store: redis: the account key and certificates are kept in Redis, not in %q", a.Storage)
+		}
+	default:
+		c.addf(p+".store", "must be %s or %s, got %q", ACMEStoreFolder, ACMEStoreRedis, a.Store)
 	}
 	offered := map[string]bool{}
 	for i, ch := range a.Challenges {
@@ -177,6 +197,13 @@ func validateTLS(c *collector, s *Server) {
 		} else if k, err := a.EAB.HMAC(); err != nil || len(k) == 0 {
 			c.addf(p+".eab.hmac_key", "want the base64url-encoded key the CA gave")
 		}
+	}
+}
+
+// validateACMEStore checks that store: redis has a redis section to use.
+func validateACMEStore(c *collector, cfg *Config) {
+	if t := cfg.Server.TLS; t != nil && t.ACME != nil && t.ACME.Store == ACMEStoreRedis && cfg.Redis == nil {
+		c.addf("server.tls.acme.store", "redis needs the top-level redis section (the server the fleet shares)")
 	}
 }
 

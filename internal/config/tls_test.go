@@ -52,6 +52,12 @@ func TestParseTLSACME(t *testing.T) {
 				{"server.tls.acme.eab.key_id", "eab:", "required when eab is set"},
 				{"server.tls.acme.eab.hmac_key", "hmac_key:", "want the base64url-encoded key the CA gave"},
 			}},
+		{name: "unknown store", src: acme(ok + "      store: s3\n"),
+			want: []wantErr{{"server.tls.acme.store", "store:", `must be folder or redis, got "s3"`}}},
+		{name: "store redis without a redis section", src: acme("      domains: [a.example.com]\n      store: redis\n      agree_tos: true\n"),
+			want: []wantErr{{"server.tls.acme.store", "store:", "redis needs the top-level redis section"}}},
+		{name: "store redis with storage", src: acme(ok+"      store: redis\n") + "redis: {addresses: ['127.0.0.1:6379']}\n",
+			want: []wantErr{{"server.tls.acme.storage", "storage:", `must be empty with store: redis: the account key and certificates are kept in Redis, not in "/var/lib/gatehouse/acme"`}}},
 		{name: "unknown key", src: acme(ok + "      agree: true\n"),
 			want: []wantErr{{"server.tls.acme.agree", "agree:", `unknown key "agree"`}}},
 	})
@@ -61,7 +67,7 @@ func TestACMEDefaults(t *testing.T) {
 	src := withTop("server:\n  tls:\n    acme:\n      domains: [Files.Example.com.]\n      storage: /s\n      agree_tos: true\n      http_listen: :80\n      renew_before: 240h\n      eab:\n        key_id: kid\n        hmac_key: ${EAB}\n")
 	c := mustParse(t, src, map[string]string{"EAB": "c2VjcmV0LWtleQ"})
 	a := c.Server.TLS.ACME
-	want := &ACME{Domains: []string{"files.example.com"}, Directory: LetsEncryptDirectory, Storage: "/s", AgreeTOS: true,
+	want := &ACME{Domains: []string{"files.example.com"}, Directory: LetsEncryptDirectory, Store: ACMEStoreFolder, Storage: "/s", AgreeTOS: true,
 		HTTPListen: ":80", Challenges: []string{ChallengeTLSALPN01, ChallengeHTTP01}, RenewBefore: 240 * time.Hour,
 		EAB: &EAB{KeyID: "kid", HMACKey: "c2VjcmV0LWtleQ"}}
 	if !reflect.DeepEqual(a, want) {
@@ -72,6 +78,11 @@ func TestACMEDefaults(t *testing.T) {
 	}
 	if !a.Allows(ChallengeHTTP01) || !a.Allows(ChallengeTLSALPN01) {
 		t.Error("Allows: both challenges are offered")
+	}
+
+	c = mustParse(t, withTop("server:\n  tls:\n    acme:\n      domains: [a.example.com]\n      store: redis\n      agree_tos: true\n")+"redis: {addresses: ['127.0.0.1:6379']}\n", nil)
+	if a := c.Server.TLS.ACME; a.Store != ACMEStoreRedis || a.Storage != "" {
+		t.Errorf("store: redis without storage = %q, %q", a.Store, a.Storage)
 	}
 
 	c = mustParse(t, withTop("server:\n  tls:\n    acme:\n      domains: [a.example.com]\n      storage: /s\n      agree_tos: true\n"), nil)

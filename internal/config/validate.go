@@ -47,6 +47,7 @@ func (cfg *Config) validate(c *collector) {
 	if cfg.Redis != nil {
 		validateRedis(c, "redis", cfg.Redis)
 	}
+	validateACMEStore(c, cfg)
 	if cfg.Tracing != nil {
 		validateTracing(c, "tracing", cfg.Tracing)
 	}

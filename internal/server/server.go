@@ -96,7 +96,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var certs *certificates // nil: plain HTTP
 	if cfg.Server.TLS != nil {
-		if certs, err = newCertificates(cfg.Server.TLS, st, o.Log); err != nil {
+		if certs, err = newCertificates(cfg.Server.TLS, st, o.Log, fl); err != nil {
 			raw.Close()
 			st.Close()
 			return asConfigError(cfg, err)

@@ -25,6 +25,7 @@ import (
 	"golang.org/x/crypto/acme/autocert"
 
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/fleet"
 	"github.com/gatehouse-dev/gatehouse/internal/gateway"
 )
 
@@ -50,12 +51,19 @@ type certificates struct {
 	cfg     *config.ACME
 	domains map[string]bool
 	store   *watchedCache
+
+	// With store: redis only. lockOrder takes the fleet's order lock for a domain;
+	// ready[d] is closed once obtain has asked for d's certificate under it, and
+	// handshakes for d wait for that, so that they do not order beside another replica.
+	lockOrder func(ctx context.Context, domain string) (release func(), err error)
+	ready     map[string]chan struct{}
 }
 
 // newCertificates sets up the certificates of t. For files, st holds the pair
-// gateway.Build loaded. For ACME, the storage folder is created (0700) and the CA
-// bundle read; nothing is ordered until obtain or the first handshake.
-func newCertificates(t *config.TLS, st *gateway.State, log *slog.Logger) (*certificates, error) {
+// gateway.Build loaded. For ACME, the storage folder is created (0700), or with store:
+// redis fl's shared store is used, and the CA bundle read; nothing is ordered until
+// obtain or the first handshake.
+func newCertificates(t *config.TLS, st *gateway.State, log *slog.Logger, fl *fleet.Fleet) (*certificates, error) {
 	c := &certificates{log: log, staple: newStapler(log)}
 	if t.ACME == nil {
 		if st.TLS == nil || len(st.TLS.Certificates) == 0 {
@@ -65,12 +73,21 @@ func newCertificates(t *config.TLS, st *gateway.State, log *slog.Logger) (*certi
 		return c, nil
 	}
 	a := t.ACME
-	if err := os.MkdirAll(a.Storage, 0o700); err != nil {
-		return nil, &settingError{Path: "server.tls.acme.storage", Err: err}
-	}
-	if fi, err := os.Stat(a.Storage); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		log.Warn("server.tls.acme.storage holds private keys but others may read it: chmod 700 it",
-			"storage", a.Storage, "mode", fi.Mode().Perm().String())
+	var store autocert.Cache
+	if a.Store == config.ACMEStoreRedis {
+		if fl == nil {
+			return nil, &settingError{Path: "server.tls.acme.store", Err: errors.New("redis needs the top-level redis section")}
+		}
+		store = fl.ACMECache()
+	} else {
+		if err := os.MkdirAll(a.Storage, 0o700); err != nil {
+			return nil, &settingError{Path: "server.tls.acme.storage", Err: err}
+		}
+		if fi, err := os.Stat(a.Storage); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			log.Warn("server.tls.acme.storage holds private keys but others may read it: chmod 700 it",
+				"storage", a.Storage, "mode", fi.Mode().Perm().String())
+		}
+		store = autocert.DirCache(a.Storage)
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	if a.CAFile != "" {
@@ -95,7 +112,14 @@ func newCertificates(t *config.TLS, st *gateway.State, log *slog.Logger) (*certi
 	for _, d := range a.Domains {
 		c.domains[d] = true
 	}
-	c.store = &watchedCache{Cache: autocert.DirCache(a.Storage), log: log, renewBefore: a.RenewBefore}
+	if a.Store == config.ACMEStoreRedis {
+		c.lockOrder = fl.LockACMEOrder
+		c.ready = map[string]chan struct{}{}
+		for _, d := range a.Domains {
+			c.ready[d] = make(chan struct{})
+		}
+	}
+	c.store = &watchedCache{Cache: store, log: log, renewBefore: a.RenewBefore}
 	c.acme = &autocert.Manager{
 		Prompt:      autocert.AcceptTOS, // agree_tos: true is required by config validation
 		Cache:       c.store,
@@ -196,6 +220,17 @@ func (c *certificates) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certific
 	} else if !c.domains[name] {
 		return nil, fmt.Errorf("no certificate for %q: not in server.tls.acme.domains", name)
 	}
+	if ready := c.ready[strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))]; ready != nil {
+		ctx := hello.Context()
+		if ctx == nil { // a ClientHelloInfo not made by crypto/tls
+			ctx = context.Background()
+		}
+		select { // until obtain has the certificate (or failed): see obtain
+		case <-ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 	cert, err := c.acme.GetCertificate(hello)
 	if err != nil {
 		return nil, err
@@ -205,6 +240,9 @@ func (c *certificates) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certific
 
 // obtain loads or orders every domain's certificate in the background, so the first
 // client does not wait for an order and autocert's renewal timers run from the start.
+// With store: redis each domain is asked for under the fleet's order lock, so of
+// replicas started together one orders and the others load what it stored; handshakes
+// for a domain wait until then (at most the lock's wait, then as without it).
 func (c *certificates) obtain(ctx context.Context) {
 	if c.acme == nil {
 		return
@@ -215,8 +253,21 @@ func (c *certificates) obtain(ctx context.Context) {
 				CipherSuites:     []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
 				SupportedCurves:  []tls.CurveID{tls.CurveP256},
 				SignatureSchemes: []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256}}
+			release := func() {}
+			if c.lockOrder != nil {
+				lctx, cancel := context.WithTimeout(ctx, orderLockWait)
+				var err error
+				if release, err = c.lockOrder(lctx, d); err != nil && ctx.Err() == nil {
+					c.log.Warn("ACME: another replica held the order lock too long (or Redis did not answer); going on without it", "domain", d, "waited", orderLockWait.String())
+				}
+				cancel()
+			}
 			if _, err := c.acme.GetCertificate(hello); err != nil {
 				c.log.Error("ACME: obtaining the certificate failed; retried at the next handshake for it", "domain", d, "error", err.Error())
+			}
+			release()
+			if ch := c.ready[d]; ch != nil {
+				close(ch)
 			}
 			if ctx.Err() != nil {
 				return
@@ -224,6 +275,9 @@ func (c *certificates) obtain(ctx context.Context) {
 		}
 	}()
 }
+
+// orderLockWait bounds how long obtain waits for another replica's order of a domain.
+const orderLockWait = 3 * time.Minute
 
 // httpHandler serves server.tls.acme.http_listen: http-01 challenges when offered, and
 // a permanent redirect to https for requests naming a configured domain (400 for any

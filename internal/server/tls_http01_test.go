@@ -21,7 +21,7 @@ func TestRegression_HTTP01UnknownHost(t *testing.T) {
 	a := &config.ACME{Domains: []string{"files.example.com"}, Storage: filepath.Join(t.TempDir(), "store"),
 		Directory: config.LetsEncryptDirectory, HTTPListen: ":0", AgreeTOS: true,
 		Challenges: []string{config.ChallengeHTTP01}}
-	c, err := newCertificates(&config.TLS{ACME: a}, &gateway.State{}, slog.New(slog.DiscardHandler))
+	c, err := newCertificates(&config.TLS{ACME: a}, &gateway.State{}, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestACMEStorageFailsAsConfig(t *testing.T) {
 	os.WriteFile(file, []byte("x"), 0o644)
 	a := &config.ACME{Domains: []string{"files.example.com"}, Storage: filepath.Join(file, "store"),
 		Directory: config.LetsEncryptDirectory, AgreeTOS: true, Challenges: []string{config.ChallengeTLSALPN01}}
-	_, err := newCertificates(&config.TLS{ACME: a}, &gateway.State{}, slog.New(slog.DiscardHandler))
+	_, err := newCertificates(&config.TLS{ACME: a}, &gateway.State{}, slog.New(slog.DiscardHandler), nil)
 	var ce config.Errors
 	if !errors.As(asConfigError(&config.Config{}, err), &ce) || len(ce) != 1 || ce[0].Path != "server.tls.acme.storage" {
 		t.Fatalf("newCertificates: %v; want one config error for server.tls.acme.storage", err)

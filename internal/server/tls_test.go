@@ -194,7 +194,7 @@ func TestOCSPStapling(t *testing.T) {
 
 	logs := &logBuf{}
 	c, err := newCertificates(&config.TLS{CertFile: certFile, KeyFile: keyFile},
-		&gateway.State{TLS: &tls.Config{Certificates: []tls.Certificate{pair}}}, slog.New(slog.NewTextHandler(logs, nil)))
+		&gateway.State{TLS: &tls.Config{Certificates: []tls.Certificate{pair}}}, slog.New(slog.NewTextHandler(logs, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +318,7 @@ func TestACMERedirect(t *testing.T) {
 	storage := filepath.Join(t.TempDir(), "acme", "store")
 	a := &config.ACME{Domains: []string{"files.example.com"}, Storage: storage, Directory: config.LetsEncryptDirectory,
 		Challenges: []string{config.ChallengeTLSALPN01}, AgreeTOS: true}
-	c, err := newCertificates(&config.TLS{ACME: a}, &gateway.State{}, slog.New(slog.DiscardHandler))
+	c, err := newCertificates(&config.TLS{ACME: a}, &gateway.State{}, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
