@@ -59,12 +59,23 @@ type entry struct {
 	upload bool
 }
 
+// request is what ServeHTTP keeps of one request, in one allocation. It is not pooled:
+// the response's header map holds slices into it (entry.idv) that net/http may read
+// after ServeHTTP returns.
+type request struct {
+	rec  httpx.Recorder
+	e    entry
+	preq policy.Request
+	plan Plan
+}
+
 // ServeHTTP implements http.Handler.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	st := h.state.Load()
-	rec := &httpx.Recorder{ResponseWriter: w}
-	e := &entry{id: requestID(r, st.proxies), decision: "-", m: st.metrics.recorder(nil)}
+	q := &request{rec: httpx.Recorder{ResponseWriter: w}}
+	rec, e := &q.rec, &q.e
+	e.id, e.decision, e.m = requestID(r, st.proxies), "-", st.metrics.recorder(nil)
 	st.metrics.begin()
 	defer st.metrics.end()
 	e.idv[0] = e.id
@@ -78,7 +89,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer endRequest(span, r, rec, e)
 	}
 
-	err := h.serve(r.Context(), rec, r, st, e, &policy.Request{HTTP: r, Client: client, Scheme: scheme})
+	q.preq = policy.Request{HTTP: r, Client: client, Scheme: scheme}
+	// The plan's headers go straight into the response's (State.Resolve gives explain a
+	// map of its own).
+	q.plan.Header = w.Header()
+	err := h.serve(r.Context(), rec, r, st, e, &q.preq, &q.plan)
 	if err != nil {
 		e.cause = err
 		var he *httpx.Error
@@ -98,8 +113,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.logAccess(r, rec, e, start, false)
 }
 
-func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request, st *State, e *entry, preq *policy.Request) error {
-	p := st.Resolve(ctx, r, preq)
+// serve carries out the plan that resolve makes in p, whose Header is w's.
+func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request, st *State, e *entry, preq *policy.Request, p *Plan) error {
+	p = st.resolve(ctx, p, r, preq)
 	if p.Outcome == Endpoint {
 		e.path, e.route, e.decision, e.reason = p.Path, "-", "endpoint", "login authenticator "+p.Endpoint.Name()
 		e.m = st.metrics.forLogin()
@@ -117,9 +133,6 @@ func (h *Handler) serve(ctx context.Context, w *httpx.Recorder, r *http.Request,
 	e.path = truncate(p.Path)
 	if p.Path == "" {
 		e.path = truncate(r.URL.EscapedPath())
-	}
-	for k, v := range p.Header {
-		w.Header()[k] = v
 	}
 	if p.Route != nil {
 		e.route, e.originName, e.m = p.Route.Name, p.Route.OriginName, p.Route.metrics

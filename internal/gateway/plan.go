@@ -102,7 +102,12 @@ func (p *Plan) refuse(status int, cause error) *Plan {
 // method check, key mapping and the request limits every origin honours
 // (origin.CheckKey, origin.CheckConditionHeaders).
 func (s *State) Resolve(ctx context.Context, r *http.Request, preq *policy.Request) *Plan {
-	p := &Plan{Header: http.Header{}}
+	return s.resolve(ctx, &Plan{Header: http.Header{}}, r, preq)
+}
+
+// resolve is Resolve filling p, a zero Plan but for its Header (the handler's is the
+// response's own map: the plan's headers need no copy).
+func (s *State) resolve(ctx context.Context, p *Plan, r *http.Request, preq *policy.Request) *Plan {
 	path, err := reqpath.Clean(r.URL.EscapedPath())
 	if err != nil {
 		return p.refuse(http.StatusBadRequest, err)
