@@ -110,8 +110,7 @@ func TestACMEOrderLock(t *testing.T) {
 		}
 		got <- err
 	}()
-	time.Sleep(300 * time.Millisecond) // b is waiting
-	releaseA()
+	releaseA() // b may be waiting already or not yet: either way it gets the lock
 	select {
 	case err := <-got:
 		if err != nil {
