@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/url"
@@ -281,7 +280,7 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 		body.first, body.firstIdx = first.sp, first.idx
 	}
 	if idx := start / o.store.SliceSize(); start <= end && body.firstIdx != idx {
-		// Fetch the first slice now, so that an origin failure is still an error status
+		// Start the first slice now, so that an origin failure is still an error status
 		// rather than a cut connection.
 		sp, err := o.slice(ctx, base, key, m, idx, true)
 		if err != nil {
@@ -289,11 +288,19 @@ func (o *Origin) get(ctx context.Context, base, key string, opt origin.GetOption
 		}
 		body.first, body.firstIdx = sp, idx
 	}
+	if fs := body.first.fill; fs != nil && start <= end {
+		// Streamed: wait for the origin's first bytes (not the whole slice), so that a
+		// body that fails at once is an error status too.
+		if n, err := fs.f.await(ctx, 0); err != nil && n == 0 {
+			return nil, served, err
+		}
+	}
 	obj.Body = body
 	return obj, served, nil
 }
 
-// sliceData is slice idx of an object, in memory or in a disk-tier file (see span).
+// sliceData is slice idx of an object, in memory, in a disk-tier file or arriving from
+// the origin (see span).
 type sliceData struct {
 	idx int64
 	sp  span
@@ -315,20 +322,31 @@ func (o *Origin) fetchMeta(ctx context.Context, base, key string, idx int64) (*m
 			return r, nil
 		}
 		o.store.Stats.Misses.Add(1)
-		sd, info, err := o.fetchSlice(ctx, key, idx, "")
+		var (
+			m     *meta
+			k     string                // the slice's key, known once the origin answered
+			f     *fill                 // and its fill
+			named = make(chan struct{}) // closed once m, k and f are set
+		)
+		f, info, err := o.startSlice(ctx, key, idx, "", func(data []byte, ok bool) {
+			<-named
+			if ok && m.TTL > 0 {
+				o.store.setSlice(k, data, m.Info.Size)
+			}
+			o.store.fills.CompareAndDelete(k, f)
+		})
 		if err != nil {
 			return nil, err
 		}
 		now := o.now()
-		m := &meta{Info: info, Stored: now, TTL: o.policy.TTL(info.CacheControl, info.Expires, now)}
+		m = &meta{Info: info, Stored: now, TTL: o.policy.TTL(info.CacheControl, info.Expires, now)}
+		k = o.store.sliceKey(base, info.ETag, idx)
+		o.store.fills.Store(k, f)
+		close(named)
 		if m.TTL > 0 {
-			k := o.store.sliceKey(base, info.ETag, sd.idx)
-			o.store.setSlice(k, sd.sp.data, info.Size)
 			o.store.set(metaKey(base), &item{meta: m})
-			if o.store.diskOnly(info.Size) && o.store.has(k) {
-				sd = nil // every caller sends the file (see slice); the buffer is dropped
-			}
 		}
+		sd := &sliceData{idx: idx, sp: fillSpan(f)}
 		return &metaResult{meta: m, slice: sd}, nil
 	})
 	if err != nil {
@@ -351,67 +369,16 @@ func (o *Origin) storedMeta(base string, idx int64) *metaResult {
 	return &metaResult{meta: it.meta}
 }
 
-// fetchSlice GETs slice idx from the origin. With etag set, the request carries If-Match
-// so that a slice of another version is refused, never mixed in.
-func (o *Origin) fetchSlice(ctx context.Context, key string, idx int64, etag string) (*sliceData, origin.Info, error) {
-	size := o.store.SliceSize()
-	opt := origin.GetOptions{Range: &origin.ByteRange{First: idx * size, Last: (idx+1)*size - 1}}
-	if etag != "" {
-		opt.Cond.IfMatch = etag
-	}
-	obj, err := o.next.Get(ctx, key, opt)
-	var re *origin.RangeError
-	if errors.As(err, &re) && re.Size == 0 && idx == 0 {
-		opt.Range = nil // an empty object has no byte 0 to ask for
-		obj, err = o.next.Get(ctx, key, opt)
-	}
-	if err != nil {
-		o.observe(err)
-	}
-	if errors.Is(err, origin.ErrPreconditionFailed) && etag != "" {
-		return nil, origin.Info{}, fmt.Errorf("%w: object changed while its slices were being fetched", errRefetch)
-	}
-	if err != nil {
-		return nil, origin.Info{}, err
-	}
-	defer obj.Body.Close()
-	off := idx * size
-	n := min(size, obj.Size-off)
-	if obj.Range == nil && off > 0 {
-		// The origin sent the whole object: skip to the slice.
-		if _, err := io.CopyN(io.Discard, obj.Body, off); err != nil {
-			err = origin.Unavailable(fmt.Errorf("reading the object body: %w", err))
-			o.observe(err)
-			return nil, origin.Info{}, err
-		}
-	} else if obj.Range != nil && obj.Range.Start != off {
-		return nil, origin.Info{}, origin.Unavailable(fmt.Errorf("origin answered range %d-%d for slice at %d", obj.Range.Start, obj.Range.End, off))
-	}
-	n = max(n, 0)
-	hold := min(n, o.store.fetchBudget)
-	if err := o.store.fetching.Acquire(ctx, hold); err != nil {
-		return nil, origin.Info{}, err
-	}
-	defer o.store.fetching.Release(hold)
-	data := make([]byte, n)
-	if _, err := io.ReadFull(obj.Body, data); err != nil {
-		err = origin.Unavailable(fmt.Errorf("reading slice %d: %w", idx, err))
-		o.observe(err)
-		return nil, origin.Info{}, err
-	}
-	o.observe(nil)
-	o.store.Stats.OriginBytes.Add(n)
-	return &sliceData{idx: idx, sp: span{data: data}}, obj.Info, nil
-}
-
 // stored is a slice fetch's result when the slice was found stored (by a fetch that
 // ended just before): each caller then reads it from the Store itself, since a file span
 // cannot be shared.
 type stored struct{}
 
-// slice returns slice idx of version m, from the store or the origin. With retry set, a
-// caller whose joined fetch failed fetches again (see shared). A slice of an object kept
-// on disk only (Store.diskOnly) comes as an open file span, which the caller closes.
+// slice returns slice idx of version m: from the store, from a fetch already under way,
+// or from a new fetch, as soon as the origin has answered (its bytes then arrive in a
+// fill span). With retry set, a caller whose joined fetch failed before the origin
+// answered fetches again (see shared). A slice of an object kept on disk only
+// (Store.diskOnly) comes as an open file span, which the caller closes.
 func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64, retry bool) (span, error) {
 	k := o.store.sliceKey(base, m.Info.ETag, idx)
 	for attempt := 0; ; attempt++ {
@@ -419,34 +386,52 @@ func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64
 			o.store.Stats.HitBytes.Add(sp.size())
 			return sp, nil
 		}
+		if f, ok := o.store.fills.Load(k); ok {
+			o.store.Stats.Collapses.Add(1)
+			return fillSpan(f.(*fill)), nil
+		}
 		v, err, _ := o.shared(ctx, k, retry, func(ctx context.Context) (any, error) {
+			if f, ok := o.store.fills.Load(k); ok {
+				return f, nil
+			}
 			if attempt == 0 && o.store.has(k) {
 				return stored{}, nil
 			}
-			sd, _, err := o.fetchSlice(ctx, key, idx, m.Info.ETag)
+			var (
+				f     *fill
+				named = make(chan struct{}) // closed once f is set
+			)
+			f, _, err := o.startSlice(ctx, key, idx, m.Info.ETag, func(data []byte, ok bool) {
+				<-named
+				if ok && m.TTL > 0 {
+					o.store.setSlice(k, data, m.Info.Size)
+				}
+				o.store.fills.CompareAndDelete(k, f)
+			})
 			if err != nil {
 				if errors.Is(err, errRefetch) {
 					o.store.drop(metaKey(base))
 				}
 				return nil, err
 			}
-			if m.TTL > 0 {
-				o.store.setSlice(k, sd.sp.data, m.Info.Size)
-				if o.store.diskOnly(m.Info.Size) && o.store.has(k) {
-					return stored{}, nil // every caller sends the file; the buffer is dropped
-				}
-			}
-			return sd.sp.data, nil
+			o.store.fills.Store(k, f)
+			close(named)
+			return f, nil
 		})
 		if err != nil {
 			return span{}, err
 		}
-		if data, ok := v.([]byte); ok {
-			return span{data: data}, nil
+		if f, ok := v.(*fill); ok {
+			return fillSpan(f), nil
 		}
 		// stored{}: read it above; evicted since (or a joined fetch found it stored), it
 		// is fetched on the next attempt.
 	}
+}
+
+// fillSpan is the whole of a slice arriving in f.
+func fillSpan(f *fill) span {
+	return span{fill: &fillSection{f: f, stop: int64(len(f.buf))}}
 }
 
 // reader streams bytes pos..end of one object version, slice after slice. While it
@@ -468,17 +453,20 @@ type reader struct {
 	firstIdx int64 // -1: none
 	// cur is the rest of the current slice to send; r closes its file (if it has one)
 	// when it moves to the next slice or is closed.
-	cur    span
-	ahead  []*pendingSlice // read-ahead fetches, by ascending slice index
-	looked int64           // the highest slice index read-ahead has considered
+	cur   span
+	ahead []*pendingSlice // read-ahead fetches, by ascending slice index
+	// refilled is 1 + the index of the last slice fetched again (see refill); 0: none.
+	refilled int64
+	fills    []*fill // the fetches r sent from as they arrived (see Close)
+	looked   int64   // the highest slice index read-ahead has considered
 }
 
-// pendingSlice is a read-ahead fetch; data and err are set when done is closed. A slice
+// pendingSlice is a read-ahead fetch; sp and err are set when done is closed. A slice
 // the fetch found stored on disk only is not kept open (stored): it is read when needed.
 type pendingSlice struct {
 	idx    int64
 	done   chan struct{}
-	data   []byte
+	sp     span // in memory or arriving (a file span is closed: stored)
 	stored bool
 	err    error
 }
@@ -487,10 +475,50 @@ func (r *reader) Read(p []byte) (int, error) {
 	if err := r.next(); err != nil {
 		return 0, err
 	}
-	n, err := r.cur.read(p)
+	n, err := r.cur.read(r.ctx, p)
 	r.cur.skip(int64(n))
 	r.pos += int64(n)
+	if err != nil && n == 0 {
+		if again, rerr := r.refill(err); again {
+			return r.Read(p)
+		} else if rerr != nil {
+			err = rerr
+		}
+	}
 	return n, err
+}
+
+// refill fetches the current slice again after its fetch failed with err while r was
+// sending it as it arrived, and makes r.cur the rest of r's part of it (the version is
+// the same: slice fetches carry If-Match). It does so once per slice, when err is the
+// origin's failure and the request's context is live: a read-ahead or a joined fetch
+// began before this request needed the slice, perhaps on a connection that then hung.
+// again reports whether r.cur can be sent; otherwise rerr, when set, is the new fetch's
+// error.
+func (r *reader) refill(err error) (again bool, rerr error) {
+	size := r.o.store.SliceSize()
+	idx := r.pos / size
+	if r.cur.fill == nil || r.refilled == idx+1 || r.ctx.Err() != nil || !errors.Is(err, origin.ErrUnavailable) {
+		return false, nil
+	}
+	r.refilled = idx + 1
+	r.o.store.Stats.Retries.Add(1)
+	stop := r.cur.fill.stop
+	sp, err := r.o.slice(r.ctx, r.base, r.key, r.m, idx, false)
+	if err != nil {
+		return false, err
+	}
+	if sp.size() < stop {
+		if f := sp.osFile(); f != nil {
+			f.Close()
+		}
+		return false, io.ErrUnexpectedEOF
+	}
+	r.cur = sp.sub(r.pos-idx*size, stop)
+	if sp.fill != nil {
+		r.fills = append(r.fills, sp.fill.f)
+	}
+	return true, nil
 }
 
 // WriteTo writes the rest of the range straight from the stored slices, one Write per
@@ -505,11 +533,18 @@ func (r *reader) WriteTo(w io.Writer) (int64, error) {
 		} else if err != nil {
 			return total, err
 		}
-		n, err := r.cur.writeTo(w)
+		n, err := r.cur.writeTo(r.ctx, w)
 		total += n
 		r.cur.skip(n)
 		r.pos += n
 		if err != nil {
+			again, rerr := r.refill(err)
+			if again {
+				continue
+			}
+			if rerr != nil {
+				err = rerr
+			}
 			return total, err
 		}
 	}
@@ -552,7 +587,7 @@ func (r *reader) next() error {
 		case <-r.ctx.Done():
 			return r.ctx.Err()
 		}
-		sp = span{data: pending.data}
+		sp = pending.sp
 		if err := pending.err; err != nil || pending.stored {
 			if err != nil {
 				if !retriable(r.ctx, err) {
@@ -580,6 +615,9 @@ func (r *reader) next() error {
 		return io.ErrUnexpectedEOF
 	}
 	r.cur = sp.sub(off, stop)
+	if sp.fill != nil {
+		r.fills = append(r.fills, sp.fill.f)
+	}
 	r.readAhead(idx, size)
 	return nil
 }
@@ -603,20 +641,33 @@ func (r *reader) readAhead(idx, size int64) {
 				f.Close() // found on disk: next opens it when it is needed
 				p.stored = true
 			}
-			p.data, p.err = sp.data, err
+			if !p.stored {
+				p.sp = sp
+			}
+			p.err = err
 		}()
 		r.ahead = append(r.ahead, p)
 	}
 }
 
 // Close drops the reader's slices and closes the file it is sending from; a read-ahead
-// still running finishes on its own (and stores its slice, as any fetch does).
+// still running finishes on its own (and stores its slice, as any fetch does). It waits
+// (while the request's context lives) for the fetches r sent from as they arrived to end:
+// a range that ends inside a slice is sent before the slice has arrived whole, and a
+// response that has ended finds its slices stored, as it did when a slice was fetched
+// whole before its first byte was sent.
 func (r *reader) Close() error {
+	for _, f := range r.fills {
+		select {
+		case <-f.ended:
+		case <-r.ctx.Done():
+		}
+	}
 	for _, sp := range []span{r.first, r.cur} {
 		if f := sp.osFile(); f != nil {
 			f.Close()
 		}
 	}
-	r.cur, r.first, r.firstIdx, r.ahead = span{}, span{}, -1, nil
+	r.cur, r.first, r.firstIdx, r.ahead, r.fills = span{}, span{}, -1, nil, nil
 	return nil
 }

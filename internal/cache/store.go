@@ -98,6 +98,9 @@ type Store struct {
 	mem     *otter.Cache[string, *item]
 	disk    *disk // nil: memory only
 	flights flight
+	// fills holds the slices being fetched (*fill by slice key), readable by any request
+	// while they arrive.
+	fills sync.Map
 	// fetching bounds the bytes of slice buffers being filled from origins (see
 	// fetchBudget); each fetch holds its slice's size until it ends.
 	fetching    *semaphore.Weighted
