@@ -12,8 +12,9 @@ import (
 // verifyCache remembers signatures that verified, so a page whose hundred images share
 // one cookie set costs one RSA or ECDSA verification. Entries hold the parsed policy;
 // the time, address and resource conditions are still checked on every request. Keys
-// are SHA-256 digests of (hash, key ID, signature, policy bytes), so the cache holds no
-// usable credentials, and an entry is only ever found by the exact bytes that verified.
+// are SHA-256 digests of (hash, key ID, encoded signature, policy bytes), so the cache
+// holds no usable credentials, and an entry is only ever found by the exact bytes that
+// verified.
 type verifyCache struct {
 	c *ttlcache.Cache[[32]byte, *Policy] // policies are immutable once cached
 }
@@ -22,19 +23,23 @@ func newVerifyCache(max int) *verifyCache {
 	return &verifyCache{c: ttlcache.New[[32]byte, *Policy](max)}
 }
 
-// cacheKey digests what a verification depends on. Fields are length-prefixed, so no
-// two different inputs share a digest input.
-func cacheKey(hash crypto.Hash, keyID string, sig, policy []byte) [32]byte {
-	h := sha256.New()
-	var n [8]byte
-	for _, f := range [][]byte{{byte(hash)}, []byte(keyID), sig, policy} {
-		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
-		h.Write(n[:])
-		h.Write(f)
+// cacheKey digests what a verification depends on: the signature as encoded (strict
+// base64: one encoding per byte string), so a hit needs no decoding. Fields are
+// length-prefixed, so no two different inputs share a digest input. The input is built
+// on the stack for signatures and policies of ordinary size.
+func cacheKey(hash crypto.Hash, keyID, sig string, policy []byte) [32]byte {
+	var buf [1536]byte
+	b := buf[:0]
+	field := func(f string) {
+		b = binary.BigEndian.AppendUint64(b, uint64(len(f)))
+		b = append(b, f...)
 	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
+	b = append(binary.BigEndian.AppendUint64(b, 1), byte(hash))
+	field(keyID)
+	field(sig)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(policy)))
+	b = append(b, policy...)
+	return sha256.Sum256(b)
 }
 
 // get returns the cached policy while now is before the entry's deadline (the policy's

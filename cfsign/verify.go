@@ -155,29 +155,37 @@ func (v *Verifier) Verify(in VerifyInput) (Result, error) {
 	if len(c.Signature) > maxSignatureChars {
 		return Result{}, fmt.Errorf("%w: %d characters is too long", ErrBadSignature, len(c.Signature))
 	}
-	sig, err := DecodeBase64(c.Signature)
-	if err != nil {
-		return Result{}, fmt.Errorf("%w: Signature: %v", ErrBadSignature, err)
+	// The signature is decoded only when it is to be verified: the cache is keyed on its
+	// encoding, which names exactly one byte string (DecodeBase64 is strict). A request
+	// failing on both its signature's encoding and its policy is refused for the
+	// signature, as it always was.
+	var sig []byte
+	decodeSig := func() error {
+		var err error
+		if sig, err = DecodeBase64(c.Signature); err != nil {
+			return fmt.Errorf("%w: Signature: %v", ErrBadSignature, err)
+		}
+		return nil
 	}
 	var polBytes []byte
 	var canned *Policy
 	if res.Canned {
 		n, ok := parseEpoch(c.Expires)
 		if !ok {
+			if err := decodeSig(); err != nil {
+				return Result{}, err
+			}
 			return Result{}, fmt.Errorf("%w: Expires %s is not a whole number of seconds", ErrMalformedPolicy, clip(c.Expires))
 		}
 		canned = &Policy{Resource: in.Resource, DateLessThan: time.Unix(n, 0).UTC()}
 		polBytes = CannedPolicyJSON(in.Resource, canned.DateLessThan)
+	} else if pb, err := customPolicyBytes(c.Policy); err != nil {
+		if err := decodeSig(); err != nil {
+			return Result{}, err
+		}
+		return Result{}, err
 	} else {
-		if len(c.Policy) > cfEncoding.EncodedLen(MaxPolicyBytes) {
-			return Result{}, fmt.Errorf("%w: more than %d bytes", ErrMalformedPolicy, MaxPolicyBytes)
-		}
-		if polBytes, err = DecodeBase64(c.Policy); err != nil {
-			return Result{}, fmt.Errorf("%w: Policy: %v", ErrMalformedPolicy, err)
-		}
-		if len(polBytes) > MaxPolicyBytes {
-			return Result{}, fmt.Errorf("%w: %d bytes is more than the %d allowed", ErrMalformedPolicy, len(polBytes), MaxPolicyBytes)
-		}
+		polBytes = pb
 	}
 	now := in.Now
 	if now.IsZero() {
@@ -186,14 +194,18 @@ func (v *Verifier) Verify(in VerifyInput) (Result, error) {
 	var pol *Policy
 	var key [32]byte
 	if v.cache != nil {
-		key = cacheKey(res.Hash, c.KeyPairID, sig, polBytes)
+		key = cacheKey(res.Hash, c.KeyPairID, c.Signature, polBytes)
 		pol, res.Cached = v.cache.get(key, now)
 	}
 	if !res.Cached {
+		if err := decodeSig(); err != nil {
+			return Result{}, err
+		}
 		v.verifies.Add(1)
 		if err := verifySignature(pub, res.Hash, polBytes, sig); err != nil {
 			return Result{}, fmt.Errorf("%w (key %s, %s): %v", ErrBadSignature, c.KeyPairID, hashLabel(res.Hash), err)
 		}
+		var err error
 		if canned != nil {
 			pol = canned
 		} else if pol, err = ParsePolicy(polBytes); err != nil {
@@ -208,6 +220,21 @@ func (v *Verifier) Verify(in VerifyInput) (Result, error) {
 		return Result{}, err
 	}
 	return res, nil
+}
+
+// customPolicyBytes decodes a custom Policy value within MaxPolicyBytes.
+func customPolicyBytes(p string) ([]byte, error) {
+	if len(p) > cfEncoding.EncodedLen(MaxPolicyBytes) {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrMalformedPolicy, MaxPolicyBytes)
+	}
+	b, err := DecodeBase64(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: Policy: %v", ErrMalformedPolicy, err)
+	}
+	if len(b) > MaxPolicyBytes {
+		return nil, fmt.Errorf("%w: %d bytes is more than the %d allowed", ErrMalformedPolicy, len(b), MaxPolicyBytes)
+	}
+	return b, nil
 }
 
 func hashLabel(h crypto.Hash) string {

@@ -397,12 +397,12 @@ func TestVerifyCache(t *testing.T) {
 		})
 	}
 	// Entries never outlive the policy.
-	k := cacheKey(crypto.SHA1, testKeyA, nil, []byte("p"))
+	k := cacheKey(crypto.SHA1, testKeyA, "", []byte("p"))
 	v.cache.put(k, &Policy{DateLessThan: testNow.Add(time.Second)}, testNow)
 	if _, ok := v.cache.get(k, testNow.Add(time.Second)); ok {
 		t.Error("entry outlived its DateLessThan")
 	}
-	k2 := cacheKey(crypto.SHA1, testKeyA, nil, []byte("p2"))
+	k2 := cacheKey(crypto.SHA1, testKeyA, "", []byte("p2"))
 	v.cache.put(k2, &Policy{DateLessThan: testNow}, testNow)
 	if _, ok := v.cache.get(k2, testNow.Add(-time.Hour)); ok {
 		t.Error("an expired policy was cached")
@@ -412,7 +412,7 @@ func TestVerifyCache(t *testing.T) {
 func TestVerifyCacheBounded(t *testing.T) {
 	c := newVerifyCache(10)
 	for i := range 100 {
-		c.put(cacheKey(crypto.SHA1, "K", nil, []byte{byte(i)}), &Policy{DateLessThan: testExpiry}, testNow)
+		c.put(cacheKey(crypto.SHA1, "K", "", []byte{byte(i)}), &Policy{DateLessThan: testExpiry}, testNow)
 		if n := c.len(); n > 10 {
 			t.Fatalf("cache grew to %d", n)
 		}
@@ -420,10 +420,10 @@ func TestVerifyCacheBounded(t *testing.T) {
 	// Expired entries go first.
 	c.clear()
 	for i := range 10 {
-		c.put(cacheKey(crypto.SHA1, "K", nil, []byte{byte(i)}), &Policy{DateLessThan: testNow.Add(time.Duration(i+1) * time.Second)}, testNow)
+		c.put(cacheKey(crypto.SHA1, "K", "", []byte{byte(i)}), &Policy{DateLessThan: testNow.Add(time.Duration(i+1) * time.Second)}, testNow)
 	}
 	later := testNow.Add(5 * time.Second)
-	c.put(cacheKey(crypto.SHA1, "K", nil, []byte("new")), &Policy{DateLessThan: testExpiry}, later)
+	c.put(cacheKey(crypto.SHA1, "K", "", []byte("new")), &Policy{DateLessThan: testExpiry}, later)
 	if n := c.len(); n != 6 {
 		t.Errorf("after sweeping expired entries: %d, want 6", n)
 	}
@@ -474,5 +474,46 @@ func TestNewVerifierErrors(t *testing.T) {
 	}
 	if _, err := NewVerifier(map[string]crypto.PublicKey{"K1": "not a key"}, VerifierOptions{}); err == nil {
 		t.Error("bad key accepted")
+	}
+}
+
+// TestVerifyCacheKeyedOnEncoding: the cache is keyed on the signature as sent, so a
+// cached signature with one character changed, or in another alphabet, is verified
+// (and refused) rather than found; and a request whose signature does not decode and
+// whose policy is malformed is refused for its signature, with a cache or without.
+func TestVerifyCacheKeyedOnEncoding(t *testing.T) {
+	loadKeys(t)
+	for _, size := range []int{0, 1000} {
+		v := newTestVerifier(t, size)
+		cookies, err := SignCookies(testKeyA, rsaA, SignOptions{Resource: "https://h/*", Expires: testExpiry})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := cookieInput("https://h/a", cookies)
+		for range 2 {
+			if _, err := v.Verify(in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sig := in.Cookies.Signature
+		flip := []byte(sig)
+		flip[10] ^= 1
+		std := strings.NewReplacer("-", "+", "~", "/", "_", "=").Replace(sig)
+		for _, bad := range []string{string(flip), std, sig + "A"} {
+			in2 := in
+			in2.Cookies.Signature = bad
+			if _, err := v.Verify(in2); !errors.Is(err, ErrBadSignature) {
+				t.Errorf("cache %d: signature %q: %v, want ErrBadSignature", size, bad, err)
+			}
+		}
+		in3 := in
+		in3.Cookies.Signature, in3.Cookies.Policy = "!!!", "%%%"
+		if _, err := v.Verify(in3); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("cache %d: bad signature and bad policy: %v, want ErrBadSignature", size, err)
+		}
+		in4 := VerifyInput{Resource: "https://h/a", Query: Credentials{Expires: "soon", Signature: "!!!", KeyPairID: testKeyA}, Now: testNow}
+		if _, err := v.Verify(in4); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("cache %d: bad signature and bad Expires: %v, want ErrBadSignature", size, err)
+		}
 	}
 }

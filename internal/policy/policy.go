@@ -126,9 +126,10 @@ func (p *Policy) Decide(ctx context.Context, r *Request) Decision {
 			err = fmt.Errorf("%s returned no identity and no error", a.Name())
 		}
 		if err == nil {
-			steps = append(steps, Step{Name: a.Name(), Outcome: Identified, Detail: describe(got)})
+			detail := describe(got)
+			steps = append(steps, Step{Name: a.Name(), Outcome: Identified, Detail: detail})
 			if p.Mode == Any {
-				return Decision{Allow: true, Reason: a.Name() + ": " + describe(got), Identity: got, Steps: steps}
+				return Decision{Allow: true, Reason: a.Name() + ": " + detail, Identity: got, Steps: steps}
 			}
 			if id == nil {
 				id = got

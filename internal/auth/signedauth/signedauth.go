@@ -60,6 +60,9 @@ type Authenticator struct {
 	verifier *cfsign.Verifier
 	now      func() time.Time
 	revoked  *revoke.Set // nil: off
+	// ids holds the identity of each trusted key, made once: shared by the requests
+	// signed with it, so read-only (nothing in gatehouse writes into an Identity).
+	ids map[string]*policy.Identity
 }
 
 // New builds the authenticator from its configuration and the top-level key groups,
@@ -106,7 +109,11 @@ func New(name string, cfg *config.SignedAuth, groups map[string]*config.KeyGroup
 	if err != nil {
 		return nil, fmt.Errorf("signed: %w", err)
 	}
-	a := &Authenticator{name: name, cookies: cfg.Cookies == nil || *cfg.Cookies, verifier: v, now: opts.Now, revoked: opts.Revocations}
+	a := &Authenticator{name: name, cookies: cfg.Cookies == nil || *cfg.Cookies, verifier: v, now: opts.Now, revoked: opts.Revocations,
+		ids: make(map[string]*policy.Identity, len(keys))}
+	for id := range keys {
+		a.ids[id] = &policy.Identity{Subject: "key:" + id, Source: "signed"}
+	}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -150,6 +157,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, r *policy.Request) (*p
 	res, err := a.Verify(ctx, r)
 	if err != nil {
 		return nil, err
+	}
+	if id, ok := a.ids[res.KeyID]; ok {
+		return id, nil
 	}
 	return &policy.Identity{Subject: "key:" + res.KeyID, Source: "signed"}, nil
 }
