@@ -1,7 +1,9 @@
 // Package s3origin serves objects from an S3 bucket on AWS or any S3-compatible service
 // (MinIO, R2, Ceph) through aws-sdk-go-v2. Range and preconditions are passed to S3, so
 // one request costs one S3 call, except for preconditions S3 cannot evaluate, which cost
-// a HeadObject first (see Bucket.Get); bodies are streamed, never buffered.
+// a HeadObject first (see Bucket.Get); bodies are streamed, never buffered. The
+// GetObject and HeadObject of reads skip the SDK's per-call middleware (lean.go) but
+// use its endpoint rules, signer, credentials, HTTP client and retry policy.
 package s3origin
 
 import (
@@ -32,6 +34,7 @@ import (
 // Bucket is an origin backed by one S3 bucket.
 type Bucket struct {
 	client  *s3.Client
+	lean    *leanReader // GetObject and HeadObject without the SDK's stack (lean.go); nil: the SDK
 	bucket  string
 	timeout time.Duration
 	budget  *Budget // upload buffers (budget.go); nil: the process's shared one
@@ -93,6 +96,7 @@ func New(ctx context.Context, c *config.S3Origin, timeout time.Duration) (*Bucke
 		o.UsePathStyle = c.PathStyle
 		o.APIOptions = append(o.APIOptions, addArgumentMiddleware, b.addObserveMiddleware)
 	})
+	b.lean, _ = newLeanReader(ctx, b, awsCfg.HTTPClient)
 	return b, nil
 }
 
@@ -104,7 +108,7 @@ func (b *Bucket) Head(ctx context.Context, key string, opt origin.HeadOptions) (
 	in := &s3.HeadObjectInput{Bucket: &b.bucket, Key: &key}
 	cond, local := splitConditions(opt.Cond)
 	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
-	out, err := b.client.HeadObject(ctx, in)
+	out, err := b.headObject(ctx, in)
 	if err != nil {
 		if statusOf(err) == http.StatusBadRequest {
 			err = b.headRefusal(ctx, key, cond, err)
@@ -168,7 +172,7 @@ func (b *Bucket) get(ctx context.Context, key string, rng *origin.ByteRange, rem
 		in.Range = aws.String(rng.Header())
 	}
 	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, remote)
-	out, err := b.client.GetObject(ctx, in)
+	out, err := b.getObject(ctx, in)
 	if !timer.Stop() {
 		if err == nil {
 			out.Body.Close()
@@ -356,7 +360,7 @@ func statusOf(err error) int {
 func (b *Bucket) headRefusal(ctx context.Context, key string, cond origin.Conditions, headErr error) error {
 	in := &s3.GetObjectInput{Bucket: &b.bucket, Key: &key, Range: aws.String("bytes=0-0")}
 	setConditions(&in.IfMatch, &in.IfNoneMatch, &in.IfModifiedSince, &in.IfUnmodifiedSince, cond)
-	out, err := b.client.GetObject(ctx, in)
+	out, err := b.getObject(ctx, in)
 	if err == nil {
 		out.Body.Close()
 		return headErr
