@@ -62,6 +62,9 @@ func (f *fill) await(ctx context.Context, have int) (int, error) {
 	}
 }
 
+// fillStep is how many bytes arrive between a fill's updates after its first.
+const fillStep = 64 << 10
+
 // fillSection is bytes off..stop-1 of a fill.
 type fillSection struct {
 	f         *fill
@@ -135,7 +138,7 @@ func (o *Origin) startSlice(ctx context.Context, key string, idx int64, etag str
 		defer close(f.ended)
 		defer o.store.fetching.Release(hold)
 		defer obj.Body.Close()
-		got := 0
+		got, published := 0, 0
 		for got < len(f.buf) {
 			m, err := obj.Body.Read(f.buf[got:])
 			got += m
@@ -152,8 +155,12 @@ func (o *Origin) startSlice(ctx context.Context, key string, idx int64, etag str
 				done(nil, false)
 				return
 			}
-			if m > 0 {
+			// Publish the first bytes at once (the response's first byte waits for them),
+			// then in runs of at least fillStep: a reader woken per small Read of the
+			// origin's body would write to its client as often.
+			if m > 0 && (published == 0 || got-published >= fillStep) {
 				f.update(got, nil)
+				published = got
 			}
 		}
 		o.observe(nil)
