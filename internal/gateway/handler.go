@@ -103,14 +103,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if rec.Started() {
 			// The status line and part of the body are gone: the only honest thing left
 			// is to cut the connection so the client sees a truncated transfer.
-			h.record(st, r, rec, e, start)
-			h.logAccess(r, rec, e, start, true)
+			end := time.Now()
+			h.record(st, r, rec, e, start, end)
+			h.logAccess(r, rec, e, start, end, true)
 			panic(http.ErrAbortHandler)
 		}
 		h.reply(r.Context(), rec, r, st, e.rt, he.Status, err)
 	}
-	h.record(st, r, rec, e, start)
-	h.logAccess(r, rec, e, start, false)
+	end := time.Now() // one clock reading for the metrics and the log line
+	h.record(st, r, rec, e, start, end)
+	h.logAccess(r, rec, e, start, end, false)
 }
 
 // serve carries out the plan that resolve makes in p, whose Header is w's.
@@ -227,20 +229,20 @@ func statusFor(ctx context.Context, err error) int {
 	return http.StatusBadGateway
 }
 
-func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, start time.Time, aborted bool) {
+func (h *Handler) logAccess(r *http.Request, rec *httpx.Recorder, e *entry, start, end time.Time, aborted bool) {
 	if h.access == nil {
 		return
 	}
 	// The server's access log (httpx.AccessHandler) takes the fields straight into its
 	// line; any other handler gets them as slog attributes: the same JSON either way.
 	if ah, ok := h.access.Handler().(*httpx.AccessHandler); ok {
-		l := ah.Line("request")
-		accessFields(l, r, rec, e, start, aborted)
+		l := ah.LineAt("request", end)
+		accessFields(l, r, rec, e, end.Sub(start), aborted)
 		l.Write()
 		return
 	}
 	a := make(attrFields, 0, 16)
-	accessFields(&a, r, rec, e, start, aborted)
+	accessFields(&a, r, rec, e, end.Sub(start), aborted)
 	h.access.LogAttrs(context.Background(), slog.LevelInfo, "request", a...)
 }
 
@@ -263,7 +265,7 @@ func (a *attrFields) Bool(k string, v bool)       { *a = append(*a, slog.Bool(k,
 func (a *attrFields) Addr(k string, v netip.Addr) { *a = append(*a, slog.String(k, v.String())) }
 
 // accessFields writes the access-log line's fields of one request (docs/logging.md).
-func accessFields(f fieldWriter, r *http.Request, rec *httpx.Recorder, e *entry, start time.Time, aborted bool) {
+func accessFields(f fieldWriter, r *http.Request, rec *httpx.Recorder, e *entry, took time.Duration, aborted bool) {
 	f.String("request_id", e.id)
 	if e.client.IsValid() {
 		f.Addr("client_ip", e.client)
@@ -275,7 +277,7 @@ func accessFields(f fieldWriter, r *http.Request, rec *httpx.Recorder, e *entry,
 	f.String("route", e.route)
 	f.Int("status", int64(rec.Status))
 	f.Int("bytes", rec.Bytes)
-	f.Float("duration_ms", float64(time.Since(start).Microseconds())/1000)
+	f.Float("duration_ms", float64(took.Microseconds())/1000)
 	f.String("decision", e.decision)
 	f.String("reason", e.reason)
 	if e.traceID != "" {

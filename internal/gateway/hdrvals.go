@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"net/http"
+	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 )
@@ -82,3 +84,24 @@ func xCache(s origin.CacheStatus) []string {
 	}
 	return []string{s.String() + " from gatehouse"}
 }
+
+// httpDate is t as an HTTP date (http.TimeFormat, in UTC). The value depends on t's
+// second alone, so recent ones are kept: a hot object's Last-Modified is formatted once,
+// not on every hit. The table is direct-mapped by second; an entry is immutable.
+func httpDate(t time.Time) string {
+	sec := t.Unix()
+	slot := &httpDates[uint64(sec)%uint64(len(httpDates))]
+	if d := slot.Load(); d != nil && d.sec == sec {
+		return d.s
+	}
+	s := t.UTC().Format(http.TimeFormat)
+	slot.Store(&formattedDate{sec: sec, s: s})
+	return s
+}
+
+type formattedDate struct {
+	sec int64
+	s   string
+}
+
+var httpDates [256]atomic.Pointer[formattedDate]

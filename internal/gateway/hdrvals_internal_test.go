@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/internal/origin"
 )
@@ -41,6 +42,20 @@ func TestHeaderSetterValues(t *testing.T) {
 		origin.CacheRefreshHit: "RefreshHit from gatehouse"} {
 		if got := xCache(s); len(got) != 1 || got[0] != v {
 			t.Errorf("xCache(%v) = %q, want %q", s, got, v)
+		}
+	}
+}
+
+// TestHTTPDate: httpDate is Format(http.TimeFormat) in UTC, for times that share a
+// slot, sub-second parts and other zones, and in any order.
+func TestHTTPDate(t *testing.T) {
+	base := time.Date(2026, 12, 3, 20, 10, 56, 0, time.UTC)
+	zone := time.FixedZone("x", -7*3600)
+	for _, d := range []time.Duration{0, time.Second, 256 * time.Second, 999 * time.Millisecond, -256 * time.Second, 0, 512*time.Second + 1, 24 * time.Hour} {
+		for _, tm := range []time.Time{base.Add(d), base.Add(d).In(zone)} {
+			if got, want := httpDate(tm), tm.UTC().Format(http.TimeFormat); got != want {
+				t.Errorf("httpDate(%v) = %q, want %q", tm, got, want)
+			}
 		}
 	}
 }

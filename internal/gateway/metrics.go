@@ -78,11 +78,10 @@ func (sm *stateMetrics) recorder(rt *Route) *metrics.Route {
 }
 
 // record counts one finished request (after its access-log line's fields are known).
-func (h *Handler) record(st *State, r *http.Request, rec *httpx.Recorder, e *entry, start time.Time) {
+func (h *Handler) record(st *State, r *http.Request, rec *httpx.Recorder, e *entry, start, end time.Time) {
 	if st.metrics == nil {
 		return
 	}
-	end := time.Now()
 	var ttfb time.Duration
 	if !rec.HeaderAt.IsZero() {
 		ttfb = rec.HeaderAt.Sub(start)

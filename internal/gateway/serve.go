@@ -150,7 +150,7 @@ func setObjectHeaders(hs *headerSetter, info origin.Info) {
 	hs.setNonEmpty(kContentType, info.ContentType)
 	hs.setNonEmpty(kETag, info.ETag)
 	if !info.LastModified.IsZero() {
-		hs.set(kLastModified, info.LastModified.UTC().Format(http.TimeFormat))
+		hs.set(kLastModified, httpDate(info.LastModified))
 	}
 	hs.setNonEmpty(kCacheControl, info.CacheControl)
 	hs.setNonEmpty(kContentDisposition, info.ContentDisposition)

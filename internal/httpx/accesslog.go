@@ -56,9 +56,10 @@ var linePool = sync.Pool{New: func() any { return &AccessLine{buf: make([]byte, 
 
 // Line starts a line at level Info with message msg, timed now: the "time", "level"
 // and "msg" fields slog.NewJSONHandler writes first.
-func (h *AccessHandler) Line(msg string) *AccessLine { return h.lineAt(msg, time.Now()) }
+func (h *AccessHandler) Line(msg string) *AccessLine { return h.LineAt(msg, time.Now()) }
 
-func (h *AccessHandler) lineAt(msg string, t time.Time) *AccessLine {
+// LineAt is Line timed t, for a caller that has just read the clock.
+func (h *AccessHandler) LineAt(msg string, t time.Time) *AccessLine {
 	l := linePool.Get().(*AccessLine)
 	l.h = h
 	b := append(l.buf[:0], `{"time":"`...)

@@ -46,7 +46,7 @@ func viaSlog(t *testing.T, at time.Time, msg string, fields []accessField) []byt
 // viaLine is the line AccessHandler.Line writes for the same fields.
 func viaLine(at time.Time, msg string, fields []accessField) []byte {
 	var buf bytes.Buffer
-	l := NewAccessHandler(&buf).lineAt(msg, at)
+	l := NewAccessHandler(&buf).LineAt(msg, at)
 	for _, f := range fields {
 		switch f.kind {
 		case 's':
@@ -106,7 +106,7 @@ func TestAccessLineAddr(t *testing.T) {
 			a = netip.MustParseAddr(s)
 		}
 		var buf bytes.Buffer
-		l := NewAccessHandler(&buf).lineAt("request", at)
+		l := NewAccessHandler(&buf).LineAt("request", at)
 		l.Addr("client_ip", a)
 		l.Write()
 		if want := viaLine(at, "request", []accessField{{key: "client_ip", kind: 's', s: a.String()}}); !bytes.Equal(buf.Bytes(), want) {
