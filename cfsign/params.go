@@ -146,9 +146,12 @@ func QueryCredentials(rawQuery string) (Credentials, error) {
 			return Credentials{}, fmt.Errorf("%w: %s parameter sent twice", paramReason(name), name)
 		}
 		seen |= bit
-		v, err := url.QueryUnescape(raw)
-		if err != nil {
-			return Credentials{}, fmt.Errorf("%w: %s parameter is not URL-encoded correctly", paramReason(name), name)
+		v := raw // CloudFront base64 needs no escaping: most values decode to themselves
+		if strings.IndexByte(raw, '%') >= 0 || strings.IndexByte(raw, '+') >= 0 {
+			var err error
+			if v, err = url.QueryUnescape(raw); err != nil {
+				return Credentials{}, fmt.Errorf("%w: %s parameter is not URL-encoded correctly", paramReason(name), name)
+			}
 		}
 		*field = v
 	}

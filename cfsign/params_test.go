@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -147,6 +148,51 @@ func FuzzCookies(f *testing.F) {
 		}
 		if qc.Empty() && cc.Empty() && !errors.Is(err, ErrMissing) {
 			t.Fatalf("no credentials but %v", err)
+		}
+	})
+}
+
+// FuzzQueryCredentials: values are those url.QueryUnescape gives (read without it when
+// there is nothing to unescape), and a value it refuses is an error.
+func FuzzQueryCredentials(f *testing.F) {
+	f.Add("Expires=1700000000&Signature=ab-~_&Key-Pair-Id=K1")
+	f.Add("Policy=a%2Bb+c&Signature=%zz")
+	f.Add("Hash-Algorithm=SHA256&Expire%73=1&x=%")
+	f.Fuzz(func(t *testing.T, q string) {
+		c, err := QueryCredentials(q)
+		want := map[string]string{}
+		var wantErr bool
+		for seg := range strings.SplitSeq(q, "&") {
+			name, raw, ok := splitParam(seg)
+			if !ok || !isSigningParam(name) {
+				continue
+			}
+			if _, dup := want[name]; dup {
+				wantErr = true
+				break
+			}
+			v, uerr := url.QueryUnescape(raw)
+			if uerr != nil {
+				wantErr = true
+				break
+			}
+			want[name] = v
+		}
+		if wantErr {
+			if err == nil {
+				t.Fatalf("%q: no error", q)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		got := map[string]string{ParamExpires: c.Expires, ParamPolicy: c.Policy, ParamSignature: c.Signature,
+			ParamKeyPairID: c.KeyPairID, ParamHashAlgorithm: c.HashAlgorithm}
+		for name, v := range got {
+			if v != want[name] {
+				t.Fatalf("%q: %s = %q, want %q", q, name, v, want[name])
+			}
 		}
 	})
 }
