@@ -1,7 +1,8 @@
 // Package fleet is the state a fleet of gatehouse replicas shares through Redis
 // (docs/fleet.md): one event stream that every replica reads (cache invalidations,
 // revocations, Basic failure counts), the revocation list, fleet-wide counters for
-// Basic failures and rate limits, and spent sign-in states.
+// Basic failures and rate limits, spent sign-in states, and, with server.tls.acme.store:
+// redis, the ACME account, certificates and challenge answers (acme.go).
 //
 // There is one Fleet per process, made from the configuration's redis section at start
 // and kept across reloads. It never blocks serving on Redis: New does not touch the

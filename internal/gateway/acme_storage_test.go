@@ -1,10 +1,14 @@
 package gateway
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/internal/config"
 )
 
 // TestCheckACMEStorage: a folder that exists or can be created passes and nothing is
@@ -50,4 +54,31 @@ func TestCheckACMEStorage(t *testing.T) {
 	if entries, _ := os.ReadDir(filepath.Join(dir, "existing")); len(entries) != 0 {
 		t.Errorf("left in an existing storage folder: %v", entries)
 	}
+}
+
+// TestRegression_ACMERedisStoreChecksNoFolder: with server.tls.acme.store: redis,
+// storage is empty, and the build checked it as a folder anyway, that is the working
+// directory: a non-root user started in / (systemd's default) got exit 78. Here the
+// working directory is /proc, where nobody can create files.
+func TestRegression_ACMERedisStoreChecksNoFolder(t *testing.T) {
+	if _, err := os.Stat("/proc/self"); err != nil {
+		t.Skip("no /proc")
+	}
+	cfg, err := config.Parse("gatehouse.yaml", []byte(`
+server:
+  tls:
+    acme: {domains: [a.example.com], store: redis, agree_tos: true}
+redis: {addresses: ['127.0.0.1:6379']}
+origins: {site: {dir: {root: `+t.TempDir()+`}}}
+routes: [{path: /*, origin: site, public: true}]
+`), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir("/proc")
+	st, err := Inspect(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("build with store: redis checked a folder: %v", err)
+	}
+	st.Close()
 }

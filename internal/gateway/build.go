@@ -145,7 +145,7 @@ func (b *builder) buildTLS() {
 	if t.ACME != nil {
 		// ACME settings are read at start only, so a reload (prev set) does not check
 		// the folder again.
-		if b.prev == nil {
+		if b.prev == nil && t.ACME.Store != config.ACMEStoreRedis { // redis: no folder
 			if err := checkACMEStorage(t.ACME.Storage); err != nil {
 				b.errorf("server.tls.acme.storage", "%v", err)
 			}

@@ -86,7 +86,7 @@ func TestRevocationAPI(t *testing.T) {
 		{`{"kind":"subject","value":"s"}`, "before:"},
 		{`{"kind":"policy","value":"xyz"}`, "value:"},
 		{`{"kind":"user","value":"a","extra":true}`, "unknown field"},
-		{`{"kind":1,"value":"a"}`, "kind: wrong type"},
+		{`{"kind":1,"value":"a"}`, "kind: want a string"},
 		{`{"kind":"jwt","value":"abc","expires":"2001-01-01T00:00:00Z"}`, "expires: must be after created"},
 		{`not json`, "want one JSON object"},
 	} {
