@@ -410,7 +410,8 @@ scenario_range() {
 	local proxy=$NGINX_PIDS
 	GH_PORT=18081 GH_ADMIN_PORT=18091 gatehouse_config "$RUN/gatehouse-range-cache.yaml" "    public: true
     cache: {policy: optimized}" "cache:
-  memory: {max_size: 2GiB}
+  memory: {max_size: 256MiB}
+  disk: {path: $RUN/gatehouse-range-cache/disk, max_size: 4GiB}
   slice_size: 1MiB"
 	GH_PORT=18081 GH_ADMIN_PORT=18091 start_gatehouse gatehouse-range-cache "$RUN/gatehouse-range-cache.yaml"
 	local ghc=$GH_PID
