@@ -31,6 +31,14 @@ func newFill(size int64) *fill {
 	return &fill{buf: make([]byte, size), wake: make(chan struct{}), ended: make(chan struct{})}
 }
 
+// failed reports whether the fetch has failed: such a fill is never joined (a reader
+// refetching after its failure must not find it again).
+func (f *fill) failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err != nil
+}
+
 // update records that the first n bytes have arrived, or that the fetch failed.
 func (f *fill) update(n int, err error) {
 	f.mu.Lock()
@@ -151,8 +159,11 @@ func (o *Origin) startSlice(ctx context.Context, key string, idx int64, etag str
 			if err != nil {
 				err = origin.Unavailable(fmt.Errorf("reading slice %d: %w", idx, err))
 				o.observe(err)
-				f.update(got, err)
+				// Out of Store.fills before the readers wake: one that refetches must
+				// start a new fill, not join this failed one
+				// (TestRegression_RefetchJoinedFailedFill).
 				done(nil, false)
+				f.update(got, err)
 				return
 			}
 			// Publish the first bytes at once (the response's first byte waits for them),

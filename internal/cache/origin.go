@@ -386,12 +386,12 @@ func (o *Origin) slice(ctx context.Context, base, key string, m *meta, idx int64
 			o.store.Stats.HitBytes.Add(sp.size())
 			return sp, nil
 		}
-		if f, ok := o.store.fills.Load(k); ok {
+		if f, ok := o.store.fills.Load(k); ok && !f.(*fill).failed() {
 			o.store.Stats.Collapses.Add(1)
 			return fillSpan(f.(*fill)), nil
 		}
 		v, err, _ := o.shared(ctx, k, retry, func(ctx context.Context) (any, error) {
-			if f, ok := o.store.fills.Load(k); ok {
+			if f, ok := o.store.fills.Load(k); ok && !f.(*fill).failed() {
 				return f, nil
 			}
 			if attempt == 0 && o.store.has(k) {

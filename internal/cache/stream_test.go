@@ -332,3 +332,32 @@ func BenchmarkMissStream(b *testing.B) {
 		})
 	}
 }
+
+// TestRegression_RefetchJoinedFailedFill: a failed fill stayed in Store.fills for a
+// moment after it woke its readers, and a reader refetching the slice could join it
+// again, get its error at once and cut the response with its one refetch spent (the
+// review saw 2 of 300 downloads cut). A failed fill is never joined now, and it leaves
+// fills before its readers wake.
+func TestRegression_RefetchJoinedFailedFill(t *testing.T) {
+	so := &slowOrigin{body: pattern(1 << 20), chunk: 64 << 10}
+	s, err := NewStore(Options{MemoryBytes: 64 << 20, SliceSize: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := s.Wrap("o", so, testPolicy)
+	base := baseKey("o", "k", "")
+	m := &meta{Info: so.info(), Stored: time.Now(), TTL: time.Hour}
+	k := s.sliceKey(base, m.Info.ETag, 0)
+	failed := newFill(1 << 20)
+	failed.update(10, errors.New("connection reset by origin"))
+	s.fills.Store(k, failed) // the window between the failure and its removal
+	sp, err := o.slice(context.Background(), base, "k", m, 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	_, err = sp.writeTo(context.Background(), &got)
+	if err != nil || !bytes.Equal(got.Bytes(), so.body) || so.gets.Load() != 1 {
+		t.Fatalf("slice read %d bytes, %v, after %d origin GETs: want the whole slice from a new GET", got.Len(), err, so.gets.Load())
+	}
+}
