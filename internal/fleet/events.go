@@ -129,6 +129,10 @@ func (f *Fleet) readStream(ctx context.Context) {
 			}
 			needSync, backoff = false, 100*time.Millisecond
 		}
+		if f.epochChanged.Swap(false) { // seen by the heartbeat: flushed under a live connection
+			needSync = true
+			continue
+		}
 		if err := f.readOnce(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -345,8 +349,17 @@ func (f *Fleet) heartbeat(ctx context.Context) {
 // beat writes this replica's entry and counts the live ones.
 func (f *Fleet) beat(ctx context.Context) {
 	f.stream.mu.Lock()
-	seen := f.stream.last
+	seen, epoch := f.stream.last, f.stream.epoch
 	f.stream.mu.Unlock()
+	// Redis can lose its data without a connection failing (FLUSHALL, a replica made
+	// master without a reconnection): the reader only resynchronises after an error, so
+	// the heartbeat compares the epoch key too.
+	if epoch != "" {
+		res, err := f.do(ctx, func(c rueidis.Client) rueidis.Completed { return c.B().Get().Key(f.keys.epoch).Build() })
+		if now, gerr := res.ToString(); rueidis.IsRedisNil(err) || err == nil && gerr == nil && now != epoch {
+			f.epochChanged.Store(true)
+		}
+	}
 	now := f.now()
 	v, _ := json.Marshal(replica{Seen: seen, At: now.UnixMilli()})
 	if _, err := f.do(ctx, func(c rueidis.Client) rueidis.Completed {

@@ -64,6 +64,9 @@ type Fleet struct {
 	started  bool
 
 	stream streamState
+	// epochChanged is set by the heartbeat when the epoch key differs from the one the
+	// reader's position was fixed under (or is gone): the reader resynchronises.
+	epochChanged atomic.Bool
 	// liveReplicas is how many replicas beat within liveFor, as of the last beat.
 	liveReplicas atomic.Int32
 	// beatNow asks the heartbeat to write this replica's entry at once (after it

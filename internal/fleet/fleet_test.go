@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/internal/auth/loginauth"
 	"github.com/gatehouse-dev/gatehouse/internal/config"
+	"github.com/gatehouse-dev/gatehouse/internal/revoke"
 	"github.com/gatehouse-dev/gatehouse/internal/testenv"
 )
 
@@ -224,5 +225,41 @@ func TestFailuresSharedAndSpentOnce(t *testing.T) {
 	defer rd.Resume()
 	if ok, err := sb.Use("state-2", exp, now); ok || err == nil {
 		t.Fatalf("with Redis paused and on_outage deny: %v %v (want an error)", ok, err)
+	}
+}
+
+// TestRegression_RestoreRace: after Redis lost its data, a replica that read the empty
+// revocation list before the others had written theirs back dropped every revocation
+// (fleete2e saw a revoked URL served again); and a flush under live connections was
+// not noticed at all. Now the heartbeat sees a new epoch, each replica keeps its own
+// records, and the write-back is published, so one that read the empty list learns it.
+func TestRegression_RestoreRace(t *testing.T) {
+	rd := startRedis(t)
+	cfg := redisConfig(rd.Addr)
+	newSet := func() *revoke.Set { return revoke.NewSet(revoke.SetOptions{MaxStaleness: time.Minute}) }
+	sa, sb, sc := newSet(), newSet(), newSet()
+	var store revoke.Store
+	a := startFleet(t, cfg, "a", func(f *Fleet) { store = f.Revocations(sa) })
+	startFleet(t, cfg, "b", func(f *Fleet) { f.Revocations(sb) })
+	eventually(t, 5*time.Second, "a synced", func() bool { return !a.LastSync().IsZero() })
+	r, err := store.Add(context.Background(), revoke.Revocation{Kind: revoke.KindKey, Value: "K1", Created: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "b holds the revocation", func() bool { return sb.Len() == 1 })
+	if _, err := rd.Do("FLUSHALL"); err != nil {
+		t.Fatal(err)
+	}
+	// c starts on the empty Redis, before a and b have noticed.
+	startFleet(t, cfg, "c", func(f *Fleet) { f.Revocations(sc) })
+	eventually(t, 10*time.Second, "c learns the revocation the others wrote back", func() bool {
+		return sc.Len() == 1 && sc.List()[0].ID == r.ID
+	})
+	eventually(t, 5*time.Second, "the revocation back in Redis", func() bool {
+		n, err := rd.Do("HLEN", "{gatehouse}:revocations")
+		return err == nil && n == "1"
+	})
+	if sa.Len() != 1 || sb.Len() != 1 {
+		t.Fatalf("a holds %d, b holds %d revocations after the flush, want 1 each", sa.Len(), sb.Len())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -17,8 +18,10 @@ import (
 // holds the whole list in its revoke.Set: the check on a request is local, and the list
 // is known current as of the last stream read (about every second), which is what
 // redis.max_staleness is measured against. If Redis comes back without its data, each
-// replica writes back the records it holds (HSETNX) before reading the list again, so a
-// restart of Redis loses no revocation as long as one replica kept running.
+// replica writes back the records it holds (HSETNX, publishing each record it restored
+// as an event, so that a replica that read the empty list meanwhile learns it too), and
+// keeps its own records besides what it reads back: a restart of Redis loses no
+// revocation as long as one replica kept running (TestRegression_RestoreRace).
 
 const (
 	revokeKind = "revoke"
@@ -31,6 +34,19 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'r', ARGV[3], 'k', 'rev
 return 1
 `)
 
+// restoreScript writes back records (ARGV: replica, maxlen, then id, json pairs) that
+// Redis lacks, each also published as a revoke event.
+var restoreScript = rueidis.NewLuaScript(`
+local n = 0
+for i = 3, #ARGV, 2 do
+  if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1]) == 1 then
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'r', ARGV[1], 'k', 'revoke', 'd', ARGV[i + 1])
+    n = n + 1
+  end
+end
+return n
+`)
+
 var liftScript = rueidis.NewLuaScript(`
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'r', ARGV[2], 'k', 'lift', 'd', ARGV[1])
@@ -41,6 +57,8 @@ return 1
 type revocations struct {
 	f   *Fleet
 	set *revoke.Set
+	// lost is set by OnLost until the records are written back and read again.
+	lost atomic.Bool
 }
 
 // Revocations keeps set equal to the fleet's revocation list (loaded on every
@@ -57,12 +75,32 @@ func (f *Fleet) Revocations(set *revoke.Set) revoke.Store {
 		set.Apply(r)
 	})
 	f.Handle(liftKind, func(e Event) { set.Lift(string(e.Data)) })
-	f.OnLost(func(string) { s.restore(context.Background()) })
+	f.OnLost(func(string) { s.lost.Store(true) })
 	f.OnSync(func(at time.Time) {
-		all, err := s.List(context.Background())
+		ctx := context.Background()
+		lost := s.lost.Load()
+		if lost {
+			// A connection that died with the old server may fail the first try.
+			var err error
+			for range 3 {
+				if err = s.restore(ctx); err == nil {
+					break
+				}
+			}
+			if err != nil {
+				f.log.Warn("redis: writing back the revocation list failed", "error", err.Error())
+			}
+		}
+		all, err := s.List(ctx)
 		if err != nil {
 			f.log.Warn("redis: loading the revocation list failed", "error", err.Error())
 			return
+		}
+		if lost {
+			// Keep what this replica holds whatever Redis says now: another replica may
+			// have read the empty list, and this one's write-back may have failed.
+			all = union(all, set.List())
+			s.lost.Store(false)
 		}
 		set.Replace(all, at)
 	})
@@ -183,28 +221,45 @@ func (s *revocations) exec(ctx context.Context, script *rueidis.Lua, args ...str
 }
 
 // restore writes back the records this replica holds that Redis lacks (after Redis
-// lost its data).
-func (s *revocations) restore(ctx context.Context) {
+// lost its data), publishing each one it wrote.
+func (s *revocations) restore(ctx context.Context) error {
 	all := s.set.List()
 	if len(all) == 0 {
-		return
+		return nil
 	}
-	c := s.f.c()
-	cmds := make(rueidis.Commands, 0, len(all))
+	args := []string{s.f.id, strconv.Itoa(streamMaxLen)}
 	for _, r := range all {
 		data, err := json.Marshal(r)
 		if err != nil {
 			continue
 		}
-		cmds = append(cmds, c.B().Hsetnx().Key(s.f.keys.revocations).Field(r.ID).Value(string(data)).Build())
+		args = append(args, r.ID, string(data))
+	}
+	c := s.f.c()
+	if c == nil {
+		return errNotConnected
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.f.cfg.Timeout)
 	defer cancel()
-	for _, res := range c.DoMulti(ctx, cmds...) {
-		if err := res.Error(); err != nil {
-			s.f.log.Warn("redis: writing back the revocation list failed", "error", err.Error())
-			return
+	n, err := restoreScript.Exec(ctx, c, []string{s.f.keys.revocations, s.f.keys.events}, args).AsInt64()
+	s.f.observe(err)
+	if err != nil {
+		return err
+	}
+	s.f.log.Info("redis: revocation list written back after Redis lost its data", "held", len(all), "restored", n)
+	return nil
+}
+
+// union is a and the records of b whose IDs a lacks.
+func union(a, b []revoke.Revocation) []revoke.Revocation {
+	seen := make(map[string]bool, len(a))
+	for _, r := range a {
+		seen[r.ID] = true
+	}
+	for _, r := range b {
+		if !seen[r.ID] {
+			a = append(a, r)
 		}
 	}
-	s.f.log.Info("redis: revocation list written back after Redis lost its data", "records", len(all))
+	return a
 }
